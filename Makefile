@@ -1,0 +1,48 @@
+# Switchboard: `make run` to serve on the embedded defaults, `make test` to test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run migrate test check format schema bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) ## create .venv and install the dependencies
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+migrate: install ## apply migrations to DATABASE_URL (SQLite under data/ by default)
+	$(BIN)/python cli.py migrate
+
+run: migrate ## install, migrate and serve on http://127.0.0.1:8000 (GraphiQL on /graphql)
+	@echo
+	@echo "Switchboard: http://$(HOST):$(PORT)/graphql (GraphiQL)"
+	@echo "Sign in: run   $(BIN)/python cli.py token NAME   (add --admin for an administrator)"
+	@echo "and paste into GraphiQL's Headers tab:   {\"Authorization\": \"Bearer <token>\"}"
+	@echo
+	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
+
+test: install ## run the tests (PostgreSQL and Redis too when TEST_DATABASE_URL / TEST_REDIS_URL are set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: install ## format check, lint and type check
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+format: install ## format the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+schema: install ## export schema.graphql from the code
+	$(BIN)/python cli.py schema > schema.graphql

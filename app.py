@@ -1,0 +1,198 @@
+"""The Starlette application: `/graphql` over HTTP and WebSocket, media, health checks."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.authentication import AuthenticationError
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import HTTPConnection, Request
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from tortoise import connections
+from tortoise.contrib.starlette import RegisterTortoise
+
+import config
+from auth.backend import SignedInUser, TokenOrKeyBackend, user_for_authorization
+from auth.errors import InvalidCredentials
+from resolvers.context import Context
+from schema import schema
+
+logger = logging.getLogger("switchboard")
+
+#: WebSocket close code for a connection whose credentials were refused.
+WS_UNAUTHORIZED = 4401
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over the limit with 413, before or while they arrive.
+
+    Uploads (multipart) may carry a photo; any other body is a GraphQL document
+    with its variables and gets the smaller limit.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        is_upload = headers.get("content-type", "").startswith("multipart/form-data")
+        limit = self.max_upload_bytes if is_upload else self.max_bytes
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(limit)(scope, receive, send)
+            return
+        received, started = 0, False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(limit)(scope, receive, send)
+
+
+def _too_large(limit: int) -> Response:
+    return PlainTextResponse(f"Request body too large: the limit is {limit} bytes.", 413)
+
+
+class RejectingAdapter(ASGIWebSocketAdapter):
+    """Closes a socket refused at `connection_init` with 4401 and the reason, not 4403."""
+
+    async def close(self, code: int, reason: str) -> None:
+        rejection = getattr(self.ws.state, "rejection", None)
+        if code == 4403 and rejection:
+            code, reason = WS_UNAUTHORIZED, rejection[:120]
+        await super().close(code, reason)
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    websocket_adapter_class = RejectingAdapter
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None = None
+    ) -> Context:
+        user = request.scope.get("user")
+        return Context(
+            request=request,
+            response=response,
+            user=user.user if isinstance(user, SignedInUser) else None,
+        )
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        params = getattr(context, "connection_params", None) or {}
+        value = params.get("Authorization") or params.get("authorization")
+        if context.user is not None and not value:
+            return None  # authenticated by the handshake's own header
+        try:
+            if not isinstance(value, str):
+                raise InvalidCredentials(
+                    "Send {'Authorization': 'Bearer <token>'} in the connection_init payload."
+                )
+            context.user = await user_for_authorization(value)
+        except InvalidCredentials as refused:
+            context.request.state.rejection = str(refused)
+            raise ConnectionRejectionError from None
+        return None
+
+
+def _credentials_refused(conn: HTTPConnection, error: AuthenticationError) -> Response:
+    # The same shape as any GraphQL error, so clients need one error path.
+    body = {"data": None, "errors": [{"message": str(error), "extensions": {"code": "UNAUTHENTICATED"}}]}
+    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:  # any failure means "not ready"; the reason goes to the log
+        logger.exception("Readiness check failed")
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def create_app(*, init_orm: bool = True) -> Starlette:
+    """The app; `init_orm=False` for a caller that has started Tortoise itself (tests)."""
+    graphql = GraphQLApp(
+        schema,
+        graphql_ide="graphiql" if config.GRAPHIQL else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        multipart_uploads_enabled=True,
+        allowed_origins=config.CORS_ORIGINS,
+        max_subscriptions_per_connection=10,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        config.MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+        async with contextlib.AsyncExitStack() as stack:
+            if init_orm:
+                await stack.enter_async_context(RegisterTortoise(app, config=config.TORTOISE_ORM))
+            yield
+
+    routes: list[Any] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Mount("/media", StaticFiles(directory=config.MEDIA_ROOT, check_dir=False), name="media"),
+    ]
+    middleware = [
+        Middleware(
+            BodyLimitMiddleware,
+            max_bytes=config.MAX_BODY_BYTES,
+            max_upload_bytes=config.MAX_UPLOAD_BYTES,
+        ),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=config.CORS_ORIGINS,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        ),
+        Middleware(
+            AuthenticationMiddleware, backend=TokenOrKeyBackend(), on_error=_credentials_refused
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+app = create_app()

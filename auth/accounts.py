@@ -1,0 +1,71 @@
+"""Accounts made just in time from a valid token's claims."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from auth.errors import InvalidCredentials
+from auth.tokens import Claims
+from models.alert import AlertChannel, AlertEventType, AlertSubscription
+from models.entity import Entity, name_key
+from models.user import User
+
+#: What a new account hears about, and how: crashes and wandb.alert() by email.
+DEFAULT_SUBSCRIPTIONS = (
+    (AlertEventType.RUN_CRASHED, AlertChannel.EMAIL),
+    (AlertEventType.SCRIPTABLE, AlertChannel.EMAIL),
+)
+
+
+async def user_for_claims(claims: Claims) -> User:
+    """The token's account, created on its first sign-in."""
+    user = await User.filter(entity__name_key=name_key(claims.username)).first()
+    if user is not None:
+        return user
+    try:
+        return await _create_account(claims)
+    except IntegrityError:
+        # Two first requests raced; the other one created the account.
+        user = await User.filter(entity__name_key=name_key(claims.username)).first()
+        if user is None:
+            raise InvalidCredentials(
+                f"The name {claims.username!r} belongs to a team, not an account."
+            ) from None
+        return user
+
+
+async def _create_account(claims: Claims) -> User:
+    async with in_transaction():
+        entity = await Entity.filter(name_key=name_key(claims.username)).first()
+        if entity is None:
+            entity = await Entity.create(name=claims.username, name_key=name_key(claims.username))
+        elif entity.is_team:
+            raise InvalidCredentials(
+                f"The name {claims.username!r} belongs to a team, not an account."
+            )
+        elif entity.deleted_at is not None:
+            _check_not_revoked(claims, entity.deleted_at)
+            await Entity.filter(id=entity.id).update(deleted_at=None, storage_limit_bytes=None)
+        user = await User.create(
+            entity=entity,
+            default_entity=entity,
+            username=entity.name,
+            email=claims.email,
+            name=claims.name,
+        )
+        await AlertSubscription.bulk_create(
+            AlertSubscription(user=user, event=event, channel=channel, enabled=True)
+            for event, channel in DEFAULT_SUBSCRIPTIONS
+        )
+    return user
+
+
+def _check_not_revoked(claims: Claims, deleted_at: datetime) -> None:
+    # A deleted account's name is a tombstone: a token minted before the
+    # deletion was a credential of the deleted account and must not revive it.
+    issued_at = claims.issued_at
+    if issued_at is None or datetime.fromtimestamp(issued_at, UTC) <= deleted_at:
+        raise InvalidCredentials("This account was deleted; the token is no longer valid.")

@@ -1,0 +1,54 @@
+"""API keys: 40 random characters, shown once, stored as a SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.expressions import Q
+
+from auth.errors import InvalidCredentials
+from models.api_key import ApiKey
+from models.user import User
+
+KEY_LENGTH = 40
+PREFIX_LENGTH = 8
+_ALPHABET = string.ascii_letters + string.digits
+#: `lastUsedAt` is written at most this often per key, so busy trackers cost no writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class NewKey:
+    secret: str
+    prefix: str
+    key_hash: str
+
+
+def generate() -> NewKey:
+    secret = "".join(secrets.choice(_ALPHABET) for _ in range(KEY_LENGTH))
+    return NewKey(secret=secret, prefix=secret[:PREFIX_LENGTH], key_hash=hash_key(secret))
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def user_for_key(secret: str) -> User:
+    """The owner of a live key; `InvalidCredentials` for a malformed, unknown or deleted one."""
+    if len(secret) != KEY_LENGTH or not all(c in _ALPHABET for c in secret):
+        raise InvalidCredentials("The API key is malformed: it must be 40 letters and digits.")
+    key = await ApiKey.filter(key_hash=hash_key(secret)).select_related("user").first()
+    if key is None:
+        raise InvalidCredentials("The API key is not valid: it may have been deleted.")
+    now = datetime.now(UTC)
+    if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
+        # A conditional update: concurrent requests write it once between them.
+        await ApiKey.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION),
+            id=key.id,
+        ).update(last_used_at=now)
+    return key.user

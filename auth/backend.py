@@ -1,0 +1,71 @@
+"""The Starlette authentication backend: `Bearer <JWT>` or `Basic api:<API key>`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    BaseUser,
+)
+from starlette.requests import HTTPConnection
+
+from auth.accounts import user_for_claims
+from auth.api_keys import user_for_key
+from auth.errors import InvalidCredentials
+from auth.tokens import verify_token
+from models.user import User
+
+
+class SignedInUser(BaseUser):
+    """The account behind a request's credentials."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.user.username
+
+    @property
+    def identity(self) -> str:
+        return str(self.user.id)
+
+
+async def user_for_authorization(value: str) -> User:
+    """The account an `Authorization` value names; `InvalidCredentials` otherwise."""
+    scheme, _, credentials = value.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer" and credentials:
+        return await user_for_claims(verify_token(credentials))
+    if scheme.lower() == "basic" and credentials:
+        return await user_for_key(_api_key_from_basic(credentials))
+    raise InvalidCredentials(
+        "The Authorization header must be 'Bearer <token>' or 'Basic base64(api:<API key>)'."
+    )
+
+
+def _api_key_from_basic(credentials: str) -> str:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidCredentials("The Basic credentials are not valid base64.") from None
+    login, _, secret = decoded.partition(":")
+    if login != "api":
+        raise InvalidCredentials("Basic credentials must be 'api:<API key>'.")
+    return secret
+
+
+class TokenOrKeyBackend(AuthenticationBackend):
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
+        value = conn.headers.get("authorization")
+        if not value:
+            return None
+        user = await user_for_authorization(value)
+        return AuthCredentials(["authenticated"]), SignedInUser(user)

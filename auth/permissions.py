@@ -1,0 +1,31 @@
+"""Permission classes for Strawberry fields: a top-level error with `extensions.code`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+
+from resolvers.context import Info
+
+
+class IsAuthenticated(BasePermission):
+    message = "Sign in first: send 'Authorization: Bearer <token>' or 'Basic api:<API key>'."
+    error_extensions = {"code": "UNAUTHENTICATED"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.user is not None
+
+
+class IsAdmin(BasePermission):
+    message = "Only an administrator may do this."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        user = info.context.user
+        if user is None:
+            # Anonymous callers learn that they must sign in, not that they lack a role.
+            self.message = IsAuthenticated.message
+            self.error_extensions = IsAuthenticated.error_extensions
+            return False
+        return user.admin

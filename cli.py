@@ -1,0 +1,104 @@
+"""Operator commands: `migrate`, `token`, `grant-admin`.
+
+    python cli.py migrate                       apply migrations (idempotent), seed the catalog
+    python cli.py token NAME [--admin] [--email E] [--hours H]
+                                                print a signed JWT for local use
+    python cli.py grant-admin NAME              make an existing account an administrator
+    python cli.py schema                        print the GraphQL schema (SDL)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as apply_migrations
+
+import config
+from auth.accounts import user_for_claims
+from auth.tokens import USERNAME, Claims, issue_token
+from models.entity import name_key
+from models.user import User
+from seed import seed_catalog
+
+
+async def _with_orm(action: Callable[[], Awaitable[int]]) -> int:
+    await Tortoise.init(config=config.TORTOISE_ORM)
+    try:
+        return await action()
+    finally:
+        await Tortoise.close_connections()
+
+
+async def migrate() -> int:
+    try:
+        await apply_migrations(config=config.TORTOISE_ORM)
+    finally:
+        await Tortoise.close_connections()
+    await _with_orm(seed_catalog)
+    print(f"Database is up to date ({config.database_kind()}).")
+    return 0
+
+
+async def token(username: str, *, admin: bool, email: str | None, hours: float) -> int:
+    if not USERNAME.fullmatch(username):
+        print(f"'{username}' is not a valid username: letters, digits, '-' and '_'.")
+        return 2
+    if admin:
+
+        async def make_admin() -> int:
+            claims = Claims(username=username, email=email or "", name=username, issued_at=None)
+            account = await user_for_claims(claims)
+            await User.filter(id=account.id).update(admin=True)
+            return 0
+
+        await _with_orm(make_admin)
+    print(issue_token(username, email=email, ttl_seconds=int(hours * 3600)))
+    return 0
+
+
+async def grant_admin(username: str) -> int:
+    async def grant() -> int:
+        updated = await User.filter(entity__name_key=name_key(username)).update(admin=True)
+        if not updated:
+            print(f"No account named '{username}'. It is created when it first signs in.")
+            return 1
+        print(f"'{username}' is now an administrator.")
+        return 0
+
+    return await _with_orm(grant)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply migrations and seed the beta-feature catalog")
+    token_parser = commands.add_parser("token", help="print a signed JWT for local use")
+    token_parser.add_argument("username")
+    token_parser.add_argument("--admin", action="store_true", help="also make it an admin")
+    token_parser.add_argument("--email")
+    token_parser.add_argument("--hours", type=float, default=24 * 7, help="lifetime (168)")
+    admin_parser = commands.add_parser("grant-admin", help="make an account an administrator")
+    admin_parser.add_argument("username")
+    commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    args = parser.parse_args(argv)
+
+    if args.command == "migrate":
+        return asyncio.run(migrate())
+    if args.command == "token":
+        return asyncio.run(
+            token(args.username, admin=args.admin, email=args.email, hours=args.hours)
+        )
+    if args.command == "schema":
+        from schema import schema
+
+        print(schema.as_str())
+        return 0
+    return asyncio.run(grant_admin(args.username))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Every setting of Switchboard, read once from the environment (and `.env`).
+
+The defaults serve `make run`: SQLite under `data/`, an in-process bus, secrets
+generated once into `data/` with mode 0600.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.config import Config
+from starlette.datastructures import CommaSeparatedStrings
+
+ROOT = Path(__file__).resolve().parent
+DATA_DIR = ROOT / "data"
+
+_env = Config(ROOT / ".env" if (ROOT / ".env").is_file() else None)
+
+
+def _generated_secret(name: str) -> str:
+    """A secret kept in `data/NAME` (0600), made on first use."""
+    path = DATA_DIR / name
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting at once must not each write their own key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _secret(name: str, file_name: str) -> str:
+    value = _env(name, default="")
+    return value or _generated_secret(file_name)
+
+
+def _hosts(value: CommaSeparatedStrings) -> frozenset[str]:
+    return frozenset(host.strip().lower() for host in value if host.strip())
+
+
+DATABASE_URL: str = _env("DATABASE_URL", default="sqlite://data/switchboard.sqlite3")
+REDIS_URL: str = _env("REDIS_URL", default="")
+
+JWT_SECRET: str = _secret("JWT_SECRET", "jwt_secret")
+JWT_ALGORITHMS: list[str] = [
+    a.strip() for a in _env("JWT_ALGORITHMS", cast=CommaSeparatedStrings, default="HS256")
+]
+JWT_PUBLIC_KEY: str = _env("JWT_PUBLIC_KEY", default="")
+JWT_ISSUER: str = _env("JWT_ISSUER", default="")
+JWT_AUDIENCE: str = _env("JWT_AUDIENCE", default="")
+SECRET_KEY: str = _secret("SECRET_KEY", "secret_key")
+
+PUBLIC_URL: str = _env("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+MEDIA_ROOT: Path = Path(_env("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+
+SMTP_HOST: str = _env("SMTP_HOST", default="127.0.0.1")
+SMTP_PORT: int = _env("SMTP_PORT", cast=int, default=25)
+SMTP_USERNAME: str = _env("SMTP_USERNAME", default="")
+SMTP_PASSWORD: str = _env("SMTP_PASSWORD", default="")
+SMTP_STARTTLS: bool = _env("SMTP_STARTTLS", cast=bool, default=False)
+MAIL_FROM: str = _env("MAIL_FROM", default="alerts@localhost")
+
+SLACK_CLIENT_ID: str = _env("SLACK_CLIENT_ID", default="")
+SLACK_CLIENT_SECRET: str = _env("SLACK_CLIENT_SECRET", default="")
+SLACK_AUTHORIZE_URL: str = _env(
+    "SLACK_AUTHORIZE_URL", default="https://slack.com/oauth/v2/authorize"
+)
+SLACK_API_URL: str = _env("SLACK_API_URL", default="https://slack.com/api").rstrip("/")
+SLACK_WEBHOOK_HOSTS: frozenset[str] = _hosts(
+    _env("SLACK_WEBHOOK_HOSTS", cast=CommaSeparatedStrings, default="hooks.slack.com")
+)
+
+GITHUB_CLIENT_ID: str = _env("GITHUB_CLIENT_ID", default="")
+GITHUB_CLIENT_SECRET: str = _env("GITHUB_CLIENT_SECRET", default="")
+GITHUB_URL: str = _env("GITHUB_URL", default="https://github.com").rstrip("/")
+GITHUB_API_URL: str = _env("GITHUB_API_URL", default="https://api.github.com").rstrip("/")
+
+OAUTH_REDIRECT_URIS: list[str] = list(
+    _env(
+        "OAUTH_REDIRECT_URIS",
+        cast=CommaSeparatedStrings,
+        default="http://127.0.0.1:8000/settings/connected",
+    )
+)
+CORS_ORIGINS: list[str] = list(_env("CORS_ORIGINS", cast=CommaSeparatedStrings, default=""))
+GRAPHIQL: bool = _env("GRAPHIQL", cast=bool, default=True)
+
+DELIVERY_MAX_ATTEMPTS: int = _env("DELIVERY_MAX_ATTEMPTS", cast=int, default=8)
+DELIVERY_RETRY_BASE_SECONDS: float = _env(
+    "DELIVERY_RETRY_BASE_SECONDS", cast=float, default=2.0
+)
+
+#: Profile photos over this many bytes are refused.
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+#: GraphQL request bodies (a document and its variables) over this are refused with 413.
+MAX_BODY_BYTES: int = _env("MAX_BODY_BYTES", cast=int, default=2 * 1024 * 1024)
+#: Multipart bodies (a photo upload) over this are refused with 413.
+MAX_UPLOAD_BYTES = MAX_PHOTO_BYTES + 256 * 1024
+#: Every storage quota starts here: 100 GB.
+DEFAULT_STORAGE_LIMIT_BYTES = 100 * 10**9
+
+MODEL_MODULES = [
+    "models.entity",
+    "models.user",
+    "models.team",
+    "models.beta",
+    "models.api_key",
+    "models.alert",
+    "models.integration",
+    "models.storage",
+]
+
+
+def tortoise_config(db_url: str) -> dict[str, Any]:
+    """The Tortoise config for a database URL; SQLite waits on locks instead of failing."""
+    if db_url.startswith("sqlite://") and "busy_timeout" not in db_url:
+        path = db_url.removeprefix("sqlite://").split("?", 1)[0]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db_url += ("&" if "?" in db_url else "?") + "busy_timeout=10000"
+    return {
+        "connections": {"default": db_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": "migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+TORTOISE_ORM = tortoise_config(DATABASE_URL)
+
+
+def database_kind(db_url: str = DATABASE_URL) -> str:
+    return urlsplit(db_url).scheme

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.user import User
+
+
+class AlertEventType(str, Enum):
+    RUN_FINISHED = "RUN_FINISHED"
+    RUN_CRASHED = "RUN_CRASHED"
+    SCRIPTABLE = "SCRIPTABLE"
+    TEST = "TEST"
+
+
+class AlertChannel(str, Enum):
+    EMAIL = "EMAIL"
+    SLACK = "SLACK"
+
+
+class AlertSeverity(str, Enum):
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+class DeliveryStatus(str, Enum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+    SUPPRESSED = "SUPPRESSED"
+
+
+class AlertSubscription(Model):
+    """Whether one kind of event reaches the user by one channel."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="alert_subscriptions", on_delete=fields.CASCADE
+    )
+    event = fields.CharEnumField(AlertEventType, max_length=16)
+    channel = fields.CharEnumField(AlertChannel, max_length=8)
+    enabled = fields.BooleanField(default=False)
+
+    user_id: int
+
+    class Meta:
+        table = "alert_subscription"
+        unique_together = (("user", "event", "channel"),)
+
+
+class AlertEvent(Model):
+    """An alert raised for a user: a run event, a wandb.alert() or a test."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="alert_events", on_delete=fields.CASCADE
+    )
+    type = fields.CharEnumField(AlertEventType, max_length=16)
+    title = fields.CharField(max_length=64)
+    text = fields.TextField()
+    severity = fields.CharEnumField(AlertSeverity, default=AlertSeverity.INFO, max_length=8)
+    entity_name = fields.CharField(max_length=64)
+    project_name = fields.CharField(max_length=128)
+    run_name = fields.CharField(max_length=128)
+    #: The caller's waitDuration in milliseconds, if it gave one.
+    wait_duration_ms = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    deliveries: fields.ReverseRelation[AlertDelivery]
+
+    user_id: int
+
+    class Meta:
+        table = "alert_event"
+        indexes = (("user_id", "entity_name", "project_name", "run_name", "title"),)
+
+
+class AlertDelivery(Model):
+    """The outbox: one row per channel an event is sent to, claimed by one dispatcher."""
+
+    id = fields.BigIntField(primary_key=True)
+    event: fields.ForeignKeyRelation[AlertEvent] = fields.ForeignKeyField(
+        "models.AlertEvent", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    #: Denormalised from the event, so deleting an account finds its rows at once.
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="alert_deliveries", on_delete=fields.CASCADE
+    )
+    channel = fields.CharEnumField(AlertChannel, max_length=8)
+    status = fields.CharEnumField(DeliveryStatus, default=DeliveryStatus.PENDING, max_length=16)
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    #: When the dispatcher may next try it.
+    next_attempt_at = fields.DatetimeField()
+    #: A dispatcher's claim runs until here, a claim of a process that died expires.
+    lease_until = fields.DatetimeField(null=True)
+
+    event_id: int
+    user_id: int
+
+    class Meta:
+        table = "alert_delivery"
+        indexes = (("status", "next_attempt_at"),)

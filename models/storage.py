@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.entity import Entity
+
+
+class StorageCategory(str, Enum):
+    RUN_FILES = "RUN_FILES"
+    ARTIFACTS = "ARTIFACTS"
+    MEDIA = "MEDIA"
+
+
+class StoredFile(Model):
+    """A file a run tracker stored for an entity's project."""
+
+    id = fields.BigIntField(primary_key=True)
+    entity: fields.ForeignKeyRelation[Entity] = fields.ForeignKeyField(
+        "models.Entity", related_name="stored_files", on_delete=fields.CASCADE
+    )
+    project_name = fields.CharField(max_length=128)
+    path = fields.CharField(max_length=1024)
+    category = fields.CharEnumField(StorageCategory, max_length=16)
+    size_bytes = fields.BigIntField()
+
+    entity_id: int
+
+    class Meta:
+        table = "stored_file"
+        unique_together = (("entity", "project_name", "path"),)
+
+
+class StorageCategoryCounter(Model):
+    """Bytes stored by an entity in one category, kept with the file rows."""
+
+    id = fields.IntField(primary_key=True)
+    entity: fields.ForeignKeyRelation[Entity] = fields.ForeignKeyField(
+        "models.Entity", related_name="category_counters", on_delete=fields.CASCADE
+    )
+    category = fields.CharEnumField(StorageCategory, max_length=16)
+    bytes = fields.BigIntField(default=0)
+
+    entity_id: int
+
+    class Meta:
+        table = "storage_category_counter"
+        unique_together = (("entity", "category"),)
+
+
+class StorageProjectCounter(Model):
+    """Bytes stored by an entity in one project, kept with the file rows."""
+
+    id = fields.IntField(primary_key=True)
+    entity: fields.ForeignKeyRelation[Entity] = fields.ForeignKeyField(
+        "models.Entity", related_name="project_counters", on_delete=fields.CASCADE
+    )
+    project_name = fields.CharField(max_length=128)
+    bytes = fields.BigIntField(default=0)
+
+    entity_id: int
+
+    class Meta:
+        table = "storage_project_counter"
+        unique_together = (("entity", "project_name"),)
+        indexes = (("entity_id", "bytes"),)

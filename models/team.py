@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.entity import Entity
+    from models.user import User
+
+
+class TeamType(str, Enum):
+    WORK = "WORK"
+    ACADEMIC = "ACADEMIC"
+
+
+class TeamRole(str, Enum):
+    ADMIN = "ADMIN"
+    MEMBER = "MEMBER"
+
+
+class Organization(Model):
+    """A company or school that teams belong to."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=128)
+    #: `name` lower-cased: unique, so a name is reused rather than duplicated,
+    #: and indexed for the prefix search of the team-creation dropdown.
+    name_key = fields.CharField(max_length=128, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    teams: fields.ReverseRelation[Team]
+
+    class Meta:
+        table = "organization"
+
+
+class Team(Model):
+    """A team entity, its name (on its entity) never changes."""
+
+    id = fields.IntField(primary_key=True)
+    entity: fields.OneToOneRelation[Entity] = fields.OneToOneField(
+        "models.Entity", related_name="team", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=64)
+    type = fields.CharEnumField(TeamType, max_length=16)
+    organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="teams", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    members: fields.ReverseRelation[TeamMember]
+
+    entity_id: int
+    organization_id: int | None
+
+    class Meta:
+        table = "team"
+
+
+class TeamMember(Model):
+    """A user's membership of a team, with its role."""
+
+    id = fields.IntField(primary_key=True)
+    team: fields.ForeignKeyRelation[Team] = fields.ForeignKeyField(
+        "models.Team", related_name="members", on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="memberships", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(TeamRole, default=TeamRole.MEMBER, max_length=16)
+    joined_at = fields.DatetimeField(auto_now_add=True)
+
+    team_id: int
+    user_id: int
+
+    class Meta:
+        table = "team_member"
+        unique_together = (("team", "user"),)

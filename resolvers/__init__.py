@@ -1,0 +1,1 @@
+"""The rules: plain async functions, one module per domain, returning schema types."""

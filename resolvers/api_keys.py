@@ -1,0 +1,74 @@
+"""API keys: generate (secret shown once), rename, delete."""
+
+from __future__ import annotations
+
+import strawberry
+
+from auth import api_keys
+from models.api_key import ApiKey as ApiKeyModel
+from models.user import User as UserModel
+from resolvers.context import Info
+from resolvers.errors import LimitExceeded, NotFound
+from resolvers.validation import Checks, text
+from schema.api_key import (
+    ApiKey,
+    ApiKeyPayload,
+    DeleteApiKeyInput,
+    GenerateApiKeyInput,
+    GenerateApiKeyPayload,
+    RenameApiKeyInput,
+)
+from schema.common import SuccessPayload
+
+MAX_KEYS_PER_USER = 100
+
+
+def _name(value: str) -> str:
+    return text(value, field="name", label="Key name", min_length=1, max_length=128)
+
+
+async def generate_api_key(info: Info, input: GenerateApiKeyInput) -> GenerateApiKeyPayload:
+    checks = Checks()
+    name = checks.run(_name, input.name)
+    description = None
+    if input.description is not None:
+        description = checks.run(
+            text, input.description, field="description", label="Description", max_length=1024
+        )
+    checks.done()
+    account = info.context.viewer
+    if await ApiKeyModel.filter(user_id=account.id).count() >= MAX_KEYS_PER_USER:
+        raise LimitExceeded(f"An account may hold at most {MAX_KEYS_PER_USER} API keys.")
+    new = api_keys.generate()
+    key = await ApiKeyModel.create(
+        user_id=account.id,
+        name=name,
+        description=description or None,
+        prefix=new.prefix,
+        key_hash=new.key_hash,
+    )
+    return GenerateApiKeyPayload(api_key=ApiKey.from_model(key), secret=new.secret)
+
+
+async def _own_key(account: UserModel, key_id: strawberry.ID) -> ApiKeyModel:
+    key = None
+    if key_id.isdigit() and len(key_id) < 19:
+        key = await ApiKeyModel.filter(id=int(key_id), user_id=account.id).first()
+    if key is None:
+        # Another user's key reads as missing: ids must not reveal other accounts' keys.
+        raise NotFound("No API key of yours has that id.", field="id")
+    return key
+
+
+async def rename_api_key(info: Info, input: RenameApiKeyInput) -> ApiKeyPayload:
+    name = _name(input.name)
+    key = await _own_key(info.context.viewer, input.id)
+    key.name = name
+    await key.save(update_fields=["name"])
+    return ApiKeyPayload(api_key=ApiKey.from_model(key))
+
+
+async def delete_api_key(info: Info, input: DeleteApiKeyInput) -> SuccessPayload:
+    key = await _own_key(info.context.viewer, input.id)
+    await key.delete()
+    return SuccessPayload(success=True)

@@ -1,0 +1,33 @@
+"""The typed context every resolver receives as `info.context`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from models.user import User
+from resolvers.errors import Unauthenticated
+from resolvers.loaders import Loaders
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    #: The signed-in account, or None for an anonymous caller.
+    user: User | None
+    loaders: Loaders = field(default_factory=Loaders)
+
+    @property
+    def viewer(self) -> User:
+        """The signed-in account; fields that need one are guarded by `IsAuthenticated`."""
+        if self.user is None:
+            raise Unauthenticated("Sign in first.")
+        return self.user
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,96 @@
+"""Failures a resolver may raise.
+
+    DomainError                expected: becomes a `UserError` in the mutation's payload
+    ├── Invalid                INVALID, bad input
+    ├── NotFound               NOT_FOUND
+    ├── AlreadyExists          ALREADY_EXISTS
+    ├── Conflict               CONFLICT, refused in the current state
+    ├── LimitExceeded          LIMIT_EXCEEDED
+    └── Unavailable            UNAVAILABLE, a provider or a setting is missing
+    DomainErrors               several DomainErrors at once (every bad field of an input)
+
+    GraphQLError (graphql-core), top level, with `extensions.code`
+    ├── Unauthenticated        UNAUTHENTICATED
+    └── Forbidden              FORBIDDEN
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+from typing import ClassVar
+
+from graphql import GraphQLError
+
+
+class ErrorCode(Enum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    CONFLICT = "CONFLICT"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    UNAVAILABLE = "UNAVAILABLE"
+
+
+class DomainError(Exception):
+    code: ClassVar[ErrorCode]
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Invalid(DomainError):
+    code = ErrorCode.INVALID
+
+
+class NotFound(DomainError):
+    code = ErrorCode.NOT_FOUND
+
+
+class AlreadyExists(DomainError):
+    code = ErrorCode.ALREADY_EXISTS
+
+
+class Conflict(DomainError):
+    code = ErrorCode.CONFLICT
+
+
+class LimitExceeded(DomainError):
+    code = ErrorCode.LIMIT_EXCEEDED
+
+
+class Unavailable(DomainError):
+    code = ErrorCode.UNAVAILABLE
+
+
+class DomainErrors(Exception):
+    def __init__(self, errors: Iterable[DomainError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(e.message for e in self.errors))
+
+
+def raise_any(errors: list[DomainError]) -> None:
+    """Raise the collected errors of an input, if there are any."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise DomainErrors(errors)
+
+
+class PublicError(GraphQLError):
+    """A top-level error whose message is meant for the client."""
+
+    code: ClassVar[str]
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class Unauthenticated(PublicError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(PublicError):
+    code = "FORBIDDEN"

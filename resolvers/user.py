@@ -1,0 +1,149 @@
+"""The viewer's profile, photo and project defaults."""
+
+from __future__ import annotations
+
+import asyncio
+
+from strawberry.file_uploads import Upload
+from tortoise.transactions import in_transaction
+
+import config
+from models.entity import name_key
+from models.team import TeamMember
+from models.user import User as UserModel
+from resolvers import photos
+from resolvers.context import Info
+from resolvers.errors import Invalid
+from resolvers.validation import Checks, given, http_url, text
+from schema.user import (
+    Profile,
+    RemoveProfilePhotoInput,
+    UpdateProjectDefaultsInput,
+    UpdateProjectDefaultsPayload,
+    UpdateUserInput,
+    UpdateUserPayload,
+    UploadProfilePhotoInput,
+    User,
+    load_project_defaults,
+)
+
+#: (input field, model attribute, label, max length, multi-line)
+_OPTIONAL_TEXT = (
+    ("institution", "institution", "Institution", 128, False),
+    ("bio", "bio", "Bio", 2000, True),
+    ("location", "location", "Location", 128, False),
+)
+
+
+async def viewer(info: Info) -> User | None:
+    return User.from_model(info.context.user) if info.context.user else None
+
+
+async def user(info: Info, username: str) -> Profile | None:
+    if len(username) > 64:
+        return None
+    found = await UserModel.filter(entity__name_key=name_key(username)).first()
+    return Profile.from_model(found) if found else None
+
+
+async def update_user(info: Info, input: UpdateUserInput) -> UpdateUserPayload:
+    changes = _profile_changes(input)
+    account = info.context.viewer
+    if changes:
+        await UserModel.filter(id=account.id).update(**changes)
+        await account.refresh_from_db()
+    return UpdateUserPayload(user=User.from_model(account))
+
+
+def _profile_changes(input: UpdateUserInput) -> dict[str, object]:
+    checks = Checks()
+    changes: dict[str, object] = {}
+    if given(input.name):
+        changes["name"] = checks.run(
+            text, input.name, field="name", label="Name", min_length=1, max_length=128
+        )
+    for field, attribute, label, max_length, multiline in _OPTIONAL_TEXT:
+        value = getattr(input, field)
+        if given(value):
+            cleaned = checks.run(
+                text, value, field=field, label=label, max_length=max_length, multiline=multiline
+            )
+            changes[attribute] = cleaned or None
+    if given(input.website_url):
+        url = input.website_url.strip()
+        changes["website_url"] = (
+            checks.run(http_url, url, field="websiteUrl", label="Website URL") if url else None
+        )
+    if given(input.hide_teams_from_public):
+        changes["hide_teams_from_public"] = input.hide_teams_from_public
+    checks.done()
+    return changes
+
+
+async def upload_profile_photo(info: Info, input: UploadProfilePhotoInput) -> UpdateUserPayload:
+    upload: Upload = input.file
+    photos.check_content_type(getattr(upload, "content_type", None))
+    data = await upload.read(config.MAX_PHOTO_BYTES + 1)  # type: ignore[attr-defined]
+    encoded, extension = await asyncio.to_thread(photos.reencode, data)
+    stored = await asyncio.to_thread(photos.store, encoded, extension)
+    account = info.context.viewer
+    await _replace_photo(account, stored.file_name, stored.size_bytes)
+    return UpdateUserPayload(user=User.from_model(account))
+
+
+async def remove_profile_photo(info: Info, input: RemoveProfilePhotoInput) -> UpdateUserPayload:
+    account = info.context.viewer
+    await _replace_photo(account, None, 0)
+    return UpdateUserPayload(user=User.from_model(account))
+
+
+async def _replace_photo(account: UserModel, file_name: str | None, size_bytes: int) -> None:
+    old = account.photo_file
+    await UserModel.filter(id=account.id).update(photo_file=file_name, photo_bytes=size_bytes)
+    account.photo_file, account.photo_bytes = file_name, size_bytes
+    if old and old != file_name:
+        await remove_photo_file_if_unused(old)
+
+
+async def remove_photo_file_if_unused(file_name: str) -> None:
+    # Files are named by content, so two accounts with the same photo share one.
+    if not await UserModel.filter(photo_file=file_name).exists():
+        await asyncio.to_thread(photos.remove, file_name)
+
+
+async def update_project_defaults(
+    info: Info, input: UpdateProjectDefaultsInput
+) -> UpdateProjectDefaultsPayload:
+    account = info.context.viewer
+    changes: dict[str, object] = {}
+    if given(input.entity_name):
+        changes["default_entity_id"] = await _available_entity_id(account, input.entity_name)
+    if given(input.privacy):
+        changes["default_privacy"] = input.privacy
+    if given(input.code_saving_enabled):
+        changes["code_saving_enabled"] = input.code_saving_enabled
+    if changes:
+        async with in_transaction():
+            await UserModel.filter(id=account.id).update(**changes)
+        await account.refresh_from_db()
+    defaults = await load_project_defaults(info, account)
+    return UpdateProjectDefaultsPayload(project_defaults=defaults)
+
+
+async def _available_entity_id(account: UserModel, entity_name: str) -> int:
+    key = name_key(entity_name.strip())
+    if key == name_key(account.username):
+        return account.entity_id
+    membership = (
+        await TeamMember.filter(user_id=account.id, team__entity__name_key=key)
+        .select_related("team")
+        .first()
+    )
+    if membership is None:
+        # Same answer for a team that does not exist and one the viewer is not in.
+        raise Invalid(
+            f"'{entity_name}' is neither your account nor a team you belong to.",
+            field="entityName",
+        )
+    return membership.team.entity_id
+

@@ -1,0 +1,77 @@
+"""Checks of user-supplied text, shared by every domain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+import unicodedata
+from urllib.parse import urlsplit
+
+from strawberry import UNSET
+
+from resolvers.errors import DomainError, Invalid, raise_any
+
+T = TypeVar("T")
+_LINE_BREAKS = {"\n", "\r", "\t"}
+
+
+def given(value: object) -> bool:
+    """Whether an optional input field was sent with a value (not omitted, not null)."""
+    return value is not None and value is not UNSET
+
+
+def has_control_characters(value: str, *, multiline: bool = False) -> bool:
+    allowed = _LINE_BREAKS if multiline else set()
+    return any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in value)
+
+
+def text(
+    value: str,
+    *,
+    field: str,
+    label: str,
+    max_length: int,
+    min_length: int = 0,
+    multiline: bool = False,
+) -> str:
+    """`value` stripped of surrounding space, or `Invalid` naming `field`."""
+    value = value.strip()
+    if len(value) < min_length:
+        if min_length == 1:
+            raise Invalid(f"{label} cannot be empty.", field=field)
+        raise Invalid(f"{label} must be at least {min_length} characters.", field=field)
+    if len(value) > max_length:
+        raise Invalid(f"{label} must be at most {max_length} characters.", field=field)
+    if has_control_characters(value, multiline=multiline):
+        raise Invalid(f"{label} cannot contain control characters.", field=field)
+    return value
+
+
+def http_url(value: str, *, field: str, label: str, max_length: int = 2048) -> str:
+    value = text(value, field=field, label=label, max_length=max_length)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
+        raise Invalid(f"{label} must be an http:// or https:// URL.", field=field)
+    return value
+
+
+class Checks:
+    """Runs every check of an input and raises all failures together, so a form
+    shows each bad field at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[DomainError] = []
+
+    def run(self, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        try:
+            return check(*args, **kwargs)
+        except DomainError as error:
+            self.errors.append(error)
+            return None
+
+    def add(self, error: DomainError) -> None:
+        self.errors.append(error)
+
+    def done(self) -> None:
+        raise_any(self.errors)

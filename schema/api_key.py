@@ -1,0 +1,65 @@
+"""API keys for run trackers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from models import api_key as models
+from schema.common import UserError
+
+
+@strawberry.type
+class ApiKey:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    prefix: str = strawberry.field(
+        description="The first characters of the key, enough to recognise it."
+    )
+    created_at: datetime
+    last_used_at: datetime | None
+
+    @classmethod
+    def from_model(cls, key: models.ApiKey) -> ApiKey:
+        return cls(
+            id=strawberry.ID(str(key.id)),
+            name=key.name,
+            description=key.description,
+            prefix=key.prefix,
+            created_at=key.created_at,
+            last_used_at=key.last_used_at,
+        )
+
+
+@strawberry.input
+class GenerateApiKeyInput:
+    name: str
+    description: str | None = None
+
+
+@strawberry.type
+class GenerateApiKeyPayload:
+    api_key: ApiKey | None = None
+    secret: str | None = strawberry.field(
+        default=None, description="The whole key: returned once, here, and never again."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class RenameApiKeyInput:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type
+class ApiKeyPayload:
+    api_key: ApiKey | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class DeleteApiKeyInput:
+    id: strawberry.ID

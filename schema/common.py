@@ -1,0 +1,69 @@
+"""What every domain's schema uses: `UserError`, payload errors and the mutation helper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import strawberry
+from strawberry.extensions import FieldExtension
+from strawberry.extensions.field_extension import AsyncExtensionResolver
+from strawberry.permission import BasePermission
+
+from auth.permissions import IsAuthenticated
+from resolvers import errors
+from resolvers.context import Info
+
+ErrorCode = strawberry.enum(errors.ErrorCode)
+
+
+@strawberry.type(description="An expected failure of a mutation, tied to an input field.")
+class UserError:
+    field: str | None
+    message: str
+    code: ErrorCode
+
+    @classmethod
+    def from_error(cls, error: errors.DomainError) -> UserError:
+        return cls(field=error.field, message=error.message, code=error.code)
+
+
+@strawberry.type
+class SuccessPayload:
+    success: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+class PayloadErrors(FieldExtension):
+    """Turns the domain errors a mutation raises into its payload's `errors`.
+
+    The mutation's transaction has already rolled back by the time the error
+    reaches here, so the payload reports a failure that changed nothing.
+    """
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        try:
+            return await next_(source, info, **kwargs)
+        except errors.DomainErrors as failure:
+            found = failure.errors
+        except errors.DomainError as failure:
+            found = [failure]
+        payload_type: Callable[..., Any] = self.field.type  # type: ignore[assignment]
+        return payload_type(errors=[UserError.from_error(e) for e in found])
+
+
+def mutation(
+    resolver: Callable[..., Any],
+    *,
+    permission_classes: Sequence[type[BasePermission]] = (IsAuthenticated,),
+    description: str | None = None,
+) -> Any:
+    """A root mutation field: signed-in callers only unless told otherwise."""
+    return strawberry.mutation(
+        resolver=resolver,
+        permission_classes=list(permission_classes),
+        extensions=[PayloadErrors()],
+        description=description,
+    )

@@ -1,0 +1,46 @@
+"""Custom scalars of the contract: Int64 (bytes, counters) and Duration (milliseconds)."""
+
+from __future__ import annotations
+
+from typing import NewType
+
+import strawberry
+from strawberry.types.scalar import ScalarDefinition
+
+Int64 = NewType("Int64", int)
+Duration = NewType("Duration", int)
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _whole_number(value: object, name: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number.")
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValueError(f"{name} must fit in 64 bits.")
+    return value
+
+
+def _parse_duration(value: object) -> int:
+    milliseconds = _whole_number(value, "Duration")
+    if milliseconds < 0:
+        raise ValueError("Duration cannot be negative.")
+    return milliseconds
+
+
+SCALARS: dict[object, ScalarDefinition] = {
+    Int64: strawberry.scalar(
+        name="Int64",
+        description="A whole number of up to 64 bits, sent as a JSON number (bytes, counters).",
+        serialize=int,
+        parse_value=lambda value: _whole_number(value, "Int64"),
+    ),
+    Duration: strawberry.scalar(
+        name="Duration",
+        description="A span of time in milliseconds (as W&B's Duration).",
+        serialize=int,
+        parse_value=_parse_duration,
+    ),
+}

@@ -1,0 +1,164 @@
+"""The viewer's account, public profiles, entities and project defaults."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+import config
+from models import user as user_models
+from models.entity import Entity as EntityModel
+from resolvers.context import Info
+from schema.api_key import ApiKey
+from schema.common import UserError
+
+ProjectPrivacy = strawberry.enum(user_models.Privacy, name="ProjectPrivacy")
+
+
+def photo_url(photo_file: str | None) -> str | None:
+    return f"{config.PUBLIC_URL}/media/{photo_file}" if photo_file else None
+
+
+@strawberry.type
+class Entity:
+    name: str
+    is_team: bool
+
+    @classmethod
+    def from_model(cls, entity: EntityModel) -> Entity:
+        return cls(name=entity.name, is_team=entity.is_team)
+
+
+@strawberry.type
+class ProjectDefaults:
+    entity: Entity
+    privacy: ProjectPrivacy
+    code_saving_enabled: bool
+
+
+async def load_project_defaults(info: Info, user: user_models.User) -> ProjectDefaults:
+    entity = await info.context.loaders.entity_by_id.load(user.default_entity_id)
+    assert entity is not None, "a foreign key keeps the default entity"
+    return ProjectDefaults(
+        entity=Entity.from_model(entity),
+        privacy=user.default_privacy,
+        code_saving_enabled=user.code_saving_enabled,
+    )
+
+
+@strawberry.type(description="What anyone may see of an account.")
+class Profile:
+    username: str
+    name: str
+    institution: str | None
+    bio: str | None
+    location: str | None
+    website_url: str | None
+    photo_url: str | None
+    user_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, user: user_models.User) -> Profile:
+        return cls(
+            username=user.username,
+            name=user.name,
+            institution=user.institution,
+            bio=user.bio,
+            location=user.location,
+            website_url=user.website_url,
+            photo_url=photo_url(user.photo_file),
+            user_id=user.id,
+        )
+
+
+@strawberry.type(description="The signed-in account, with its settings.")
+class User:
+    id: strawberry.ID
+    username: str
+    email: str
+    name: str
+    institution: str | None
+    bio: str | None
+    location: str | None
+    website_url: str | None
+    photo_url: str | None
+    admin: bool
+    created_at: datetime
+    hide_teams_from_public: bool
+    model: strawberry.Private[user_models.User]
+
+    @classmethod
+    def from_model(cls, user: user_models.User) -> User:
+        return cls(
+            id=strawberry.ID(str(user.id)),
+            username=user.username,
+            email=user.email,
+            name=user.name,
+            institution=user.institution,
+            bio=user.bio,
+            location=user.location,
+            website_url=user.website_url,
+            photo_url=photo_url(user.photo_file),
+            admin=user.admin,
+            created_at=user.created_at,
+            hide_teams_from_public=user.hide_teams_from_public,
+            model=user,
+        )
+
+    @strawberry.field
+    async def project_defaults(self, info: Info) -> ProjectDefaults:
+        return await load_project_defaults(info, self.model)
+
+    @strawberry.field(description="The viewer's own entity and every team entity it belongs to.")
+    async def available_entities(self, info: Info) -> list[Entity]:
+        own = await info.context.loaders.entity_by_id.load(self.model.entity_id)
+        teams = await info.context.loaders.team_entities_by_user_id.load(self.model.id)
+        return [Entity.from_model(e) for e in ([own] if own else []) + teams]
+
+    @strawberry.field
+    async def api_keys(self, info: Info) -> list[ApiKey]:
+        keys = await info.context.loaders.api_keys_by_user_id.load(self.model.id)
+        return [ApiKey.from_model(k) for k in keys]
+
+
+@strawberry.input
+class UpdateUserInput:
+    name: str | None = strawberry.UNSET
+    institution: str | None = strawberry.UNSET
+    bio: str | None = strawberry.UNSET
+    location: str | None = strawberry.UNSET
+    website_url: str | None = strawberry.UNSET
+    hide_teams_from_public: bool | None = strawberry.UNSET
+
+
+@strawberry.type
+class UpdateUserPayload:
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UploadProfilePhotoInput:
+    file: Upload
+
+
+@strawberry.input
+class RemoveProfilePhotoInput:
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class UpdateProjectDefaultsInput:
+    entity_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The viewer's own username or a team it belongs to."
+    )
+    privacy: ProjectPrivacy | None = strawberry.UNSET
+    code_saving_enabled: bool | None = strawberry.UNSET
+
+
+@strawberry.type
+class UpdateProjectDefaultsPayload:
+    project_defaults: ProjectDefaults | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
