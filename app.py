@@ -9,11 +9,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -132,7 +132,10 @@ class GraphQLApp(GraphQL[Context, None]):
 
 def _credentials_refused(conn: HTTPConnection, error: AuthenticationError) -> Response:
     # The same shape as any GraphQL error, so clients need one error path.
-    body = {"data": None, "errors": [{"message": str(error), "extensions": {"code": "UNAUTHENTICATED"}}]}
+    body = {
+        "data": None,
+        "errors": [{"message": str(error), "extensions": {"code": "UNAUTHENTICATED"}}],
+    }
     return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 

@@ -1,10 +1,10 @@
 """Operator commands: `migrate`, `token`, `grant-admin`.
 
-    python cli.py migrate                       apply migrations (idempotent), seed the catalog
-    python cli.py token NAME [--admin] [--email E] [--hours H]
-                                                print a signed JWT for local use
-    python cli.py grant-admin NAME              make an existing account an administrator
-    python cli.py schema                        print the GraphQL schema (SDL)
+python cli.py migrate                       apply migrations (idempotent), seed the catalog
+python cli.py token NAME [--admin] [--email E] [--hours H]
+                                            print a signed JWT for local use
+python cli.py grant-admin NAME              make an existing account an administrator
+python cli.py schema                        print the GraphQL schema (SDL)
 """
 
 from __future__ import annotations

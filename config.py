@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,7 +43,7 @@ def _secret(name: str, file_name: str) -> str:
     return value or _generated_secret(file_name)
 
 
-def _hosts(value: CommaSeparatedStrings) -> frozenset[str]:
+def _hosts(value: Sequence[str]) -> frozenset[str]:
     return frozenset(host.strip().lower() for host in value if host.strip())
 
 
@@ -94,9 +95,7 @@ CORS_ORIGINS: list[str] = list(_env("CORS_ORIGINS", cast=CommaSeparatedStrings, 
 GRAPHIQL: bool = _env("GRAPHIQL", cast=bool, default=True)
 
 DELIVERY_MAX_ATTEMPTS: int = _env("DELIVERY_MAX_ATTEMPTS", cast=int, default=8)
-DELIVERY_RETRY_BASE_SECONDS: float = _env(
-    "DELIVERY_RETRY_BASE_SECONDS", cast=float, default=2.0
-)
+DELIVERY_RETRY_BASE_SECONDS: float = _env("DELIVERY_RETRY_BASE_SECONDS", cast=float, default=2.0)
 
 #: Profile photos over this many bytes are refused.
 MAX_PHOTO_BYTES = 5 * 1024 * 1024

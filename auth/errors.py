@@ -1,7 +1,7 @@
 """Credential failures, raised before any GraphQL operation runs.
 
-    AuthenticationError (starlette)
-    └── InvalidCredentials   a token or key that is malformed, forged, expired or revoked
+AuthenticationError (starlette)
+└── InvalidCredentials   a token or key that is malformed, forged, expired or revoked
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """OAuth `state`: signed, bound to the user and provider, valid ten minutes, usable once.
 
-    OAuthStateError
-    ├── RedirectNotAllowed   the redirect_uri is not one of OAUTH_REDIRECT_URIS
-    └── InvalidState         forged, another user's, another provider's, expired or reused
+OAuthStateError
+├── RedirectNotAllowed   the redirect_uri is not one of OAUTH_REDIRECT_URIS
+└── InvalidState         forged, another user's, another provider's, expired or reused
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -10,25 +10,25 @@ if TYPE_CHECKING:
     from models.user import User
 
 
-class AlertEventType(str, Enum):
+class AlertEventType(StrEnum):
     RUN_FINISHED = "RUN_FINISHED"
     RUN_CRASHED = "RUN_CRASHED"
     SCRIPTABLE = "SCRIPTABLE"
     TEST = "TEST"
 
 
-class AlertChannel(str, Enum):
+class AlertChannel(StrEnum):
     EMAIL = "EMAIL"
     SLACK = "SLACK"
 
 
-class AlertSeverity(str, Enum):
+class AlertSeverity(StrEnum):
     INFO = "INFO"
     WARN = "WARN"
     ERROR = "ERROR"
 
 
-class DeliveryStatus(str, Enum):
+class DeliveryStatus(StrEnum):
     PENDING = "PENDING"
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from models.user import User
 
 
-class OAuthProvider(str, Enum):
+class OAuthProvider(StrEnum):
     SLACK = "SLACK"
     GITHUB = "GITHUB"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from models.entity import Entity
 
 
-class StorageCategory(str, Enum):
+class StorageCategory(StrEnum):
     RUN_FILES = "RUN_FILES"
     ARTIFACTS = "ARTIFACTS"
     MEDIA = "MEDIA"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -11,12 +11,12 @@ if TYPE_CHECKING:
     from models.user import User
 
 
-class TeamType(str, Enum):
+class TeamType(StrEnum):
     WORK = "WORK"
     ACADEMIC = "ACADEMIC"
 
 
-class TeamRole(str, Enum):
+class TeamRole(StrEnum):
     ADMIN = "ADMIN"
     MEMBER = "MEMBER"
 

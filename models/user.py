@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from models.team import TeamMember
 
 
-class Privacy(str, Enum):
+class Privacy(StrEnum):
     PUBLIC = "PUBLIC"
     PRIVATE = "PRIVATE"
     OPEN = "OPEN"

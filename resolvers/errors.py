@@ -1,17 +1,17 @@
 """Failures a resolver may raise.
 
-    DomainError                expected: becomes a `UserError` in the mutation's payload
-    ├── Invalid                INVALID, bad input
-    ├── NotFound               NOT_FOUND
-    ├── AlreadyExists          ALREADY_EXISTS
-    ├── Conflict               CONFLICT, refused in the current state
-    ├── LimitExceeded          LIMIT_EXCEEDED
-    └── Unavailable            UNAVAILABLE, a provider or a setting is missing
-    DomainErrors               several DomainErrors at once (every bad field of an input)
+DomainError                expected: becomes a `UserError` in the mutation's payload
+├── Invalid                INVALID, bad input
+├── NotFound               NOT_FOUND
+├── AlreadyExists          ALREADY_EXISTS
+├── Conflict               CONFLICT, refused in the current state
+├── LimitExceeded          LIMIT_EXCEEDED
+└── Unavailable            UNAVAILABLE, a provider or a setting is missing
+DomainErrors               several DomainErrors at once (every bad field of an input)
 
-    GraphQLError (graphql-core), top level, with `extensions.code`
-    ├── Unauthenticated        UNAUTHENTICATED
-    └── Forbidden              FORBIDDEN
+GraphQLError (graphql-core), top level, with `extensions.code`
+├── Unauthenticated        UNAUTHENTICATED
+└── Forbidden              FORBIDDEN
 """
 
 from __future__ import annotations

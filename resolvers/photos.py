@@ -57,26 +57,22 @@ def reencode(data: bytes) -> tuple[bytes, str]:
             image = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))
             # The header's size is checked before any pixel is decoded (pixel bombs).
             if image.width * image.height > MAX_PIXELS:
-                raise LimitExceeded(
-                    "A profile photo must be at most 25 megapixels.", field=FIELD
-                )
+                raise LimitExceeded("A profile photo must be at most 25 megapixels.", field=FIELD)
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise LimitExceeded("A profile photo must be at most 25 megapixels.", field=FIELD) from None
     except UnidentifiedImageError:
-        raise Invalid(
-            "The file is not a PNG, JPEG, GIF or WebP image.", field=FIELD
-        ) from None
+        raise Invalid("The file is not a PNG, JPEG, GIF or WebP image.", field=FIELD) from None
     except (OSError, SyntaxError, ValueError):
         raise Invalid("The image is damaged or truncated.", field=FIELD) from None
-    image = ImageOps.exif_transpose(image) or image
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    photo: Image.Image = ImageOps.exif_transpose(image) or image
+    photo.thumbnail((MAX_SIDE, MAX_SIDE))
+    has_alpha = photo.mode in ("RGBA", "LA", "PA") or "transparency" in photo.info
     out = io.BytesIO()
     if has_alpha:
-        image.convert("RGBA").save(out, format="PNG", optimize=True)
+        photo.convert("RGBA").save(out, format="PNG", optimize=True)
         return out.getvalue(), "png"
-    image.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
+    photo.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
     return out.getvalue(), "jpg"
 
 

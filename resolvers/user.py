@@ -146,4 +146,3 @@ async def _available_entity_id(account: UserModel, entity_name: str) -> int:
             field="entityName",
         )
     return membership.team.entity_id
-

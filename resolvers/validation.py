@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
 import unicodedata
+from collections.abc import Callable
+from typing import Any, TypeGuard, TypeVar
 from urllib.parse import urlsplit
 
 from strawberry import UNSET
+from strawberry.types.unset import UnsetType
 
 from resolvers.errors import DomainError, Invalid, raise_any
 
@@ -16,7 +17,7 @@ T = TypeVar("T")
 _LINE_BREAKS = {"\n", "\r", "\t"}
 
 
-def given(value: object) -> bool:
+def given(value: T | None | UnsetType) -> TypeGuard[T]:
     """Whether an optional input field was sent with a value (not omitted, not null)."""
     return value is not None and value is not UNSET
 

@@ -45,9 +45,7 @@ class Mutation:
     update_user: UpdateUserPayload = mutation(user.update_user)
     upload_profile_photo: UpdateUserPayload = mutation(user.upload_profile_photo)
     remove_profile_photo: UpdateUserPayload = mutation(user.remove_profile_photo)
-    update_project_defaults: UpdateProjectDefaultsPayload = mutation(
-        user.update_project_defaults
-    )
+    update_project_defaults: UpdateProjectDefaultsPayload = mutation(user.update_project_defaults)
 
     generate_api_key: GenerateApiKeyPayload = mutation(api_keys.generate_api_key)
     rename_api_key: ApiKeyPayload = mutation(api_keys.rename_api_key)

@@ -9,19 +9,20 @@ import strawberry
 from strawberry.extensions import FieldExtension
 from strawberry.extensions.field_extension import AsyncExtensionResolver
 from strawberry.permission import BasePermission
+from strawberry.types.field import StrawberryField
 
 from auth.permissions import IsAuthenticated
 from resolvers import errors
 from resolvers.context import Info
 
-ErrorCode = strawberry.enum(errors.ErrorCode)
+strawberry.enum(errors.ErrorCode)
 
 
 @strawberry.type(description="An expected failure of a mutation, tied to an input field.")
 class UserError:
     field: str | None
     message: str
-    code: ErrorCode
+    code: errors.ErrorCode
 
     @classmethod
     def from_error(cls, error: errors.DomainError) -> UserError:
@@ -40,6 +41,9 @@ class PayloadErrors(FieldExtension):
     The mutation's transaction has already rolled back by the time the error
     reaches here, so the payload reports a failure that changed nothing.
     """
+
+    def apply(self, field: StrawberryField) -> None:
+        self.field = field
 
     async def resolve_async(
         self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any

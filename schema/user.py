@@ -14,7 +14,7 @@ from resolvers.context import Info
 from schema.api_key import ApiKey
 from schema.common import UserError
 
-ProjectPrivacy = strawberry.enum(user_models.Privacy, name="ProjectPrivacy")
+strawberry.enum(user_models.Privacy, name="ProjectPrivacy")
 
 
 def photo_url(photo_file: str | None) -> str | None:
@@ -34,13 +34,14 @@ class Entity:
 @strawberry.type
 class ProjectDefaults:
     entity: Entity
-    privacy: ProjectPrivacy
+    privacy: user_models.Privacy
     code_saving_enabled: bool
 
 
 async def load_project_defaults(info: Info, user: user_models.User) -> ProjectDefaults:
     entity = await info.context.loaders.entity_by_id.load(user.default_entity_id)
-    assert entity is not None, "a foreign key keeps the default entity"
+    if entity is None:
+        raise LookupError(f"user {user.id} has no default entity")  # a foreign key forbids it
     return ProjectDefaults(
         entity=Entity.from_model(entity),
         privacy=user.default_privacy,
@@ -111,7 +112,9 @@ class User:
     async def project_defaults(self, info: Info) -> ProjectDefaults:
         return await load_project_defaults(info, self.model)
 
-    @strawberry.field(description="The viewer's own entity and every team entity it belongs to.")
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The viewer's own entity and every team entity it belongs to."
+    )
     async def available_entities(self, info: Info) -> list[Entity]:
         own = await info.context.loaders.entity_by_id.load(self.model.entity_id)
         teams = await info.context.loaders.team_entities_by_user_id.load(self.model.id)
@@ -154,7 +157,7 @@ class UpdateProjectDefaultsInput:
     entity_name: str | None = strawberry.field(
         default=strawberry.UNSET, description="The viewer's own username or a team it belongs to."
     )
-    privacy: ProjectPrivacy | None = strawberry.UNSET
+    privacy: user_models.Privacy | None = strawberry.UNSET
     code_saving_enabled: bool | None = strawberry.UNSET
 
 

@@ -80,7 +80,7 @@ class LiveServer:
             uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         )
         # Signals stay with pytest: the server is stopped through `should_exit`.
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():
