@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -103,6 +104,16 @@ class RejectingAdapter(ASGIWebSocketAdapter):
 class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = RejectingAdapter
 
+    async def run(  # type: ignore[override]
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Response | WebSocket:
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            # Uploads are spooled to temporary files that Strawberry does not close.
+            if isinstance(request, Request):
+                await request.close()
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
@@ -114,7 +125,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
-        params = getattr(context, "connection_params", None) or {}
+        params = context.connection_params or {}
         value = params.get("Authorization") or params.get("authorization")
         if context.user is not None and not value:
             return None  # authenticated by the handshake's own header

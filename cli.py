@@ -15,7 +15,9 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from tortoise import Tortoise
+from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as apply_migrations
+from tortoise.migrations.autodetector import MigrationAutodetector
 
 import config
 from auth.accounts import user_for_claims
@@ -72,6 +74,22 @@ async def grant_admin(username: str) -> int:
     return await _with_orm(grant)
 
 
+async def check_migrations() -> int:
+    """Exit 1 when the models differ from what the committed migrations build."""
+    settings = config.tortoise_config("sqlite://:memory:")
+    async with TortoiseContext() as context:
+        await context.init(config=settings)
+        detector = MigrationAutodetector(context.apps, settings["apps"])  # type: ignore[arg-type]
+        pending = await detector.changes()
+    for writer in pending:
+        print(f"Models changed without a migration: {writer.app_label}.{writer.name}")
+    if pending:
+        print("Run: .venv/bin/tortoise makemigrations")
+        return 1
+    print("Migrations match the models.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     admin_parser = commands.add_parser("grant-admin", help="make an account an administrator")
     admin_parser.add_argument("username")
     commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    commands.add_parser("check-migrations", help="fail if models changed without a migration")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -92,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(
             token(args.username, admin=args.admin, email=args.email, hours=args.hours)
         )
+    if args.command == "check-migrations":
+        return asyncio.run(check_migrations())
     if args.command == "schema":
         from schema import schema
 

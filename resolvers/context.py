@@ -21,6 +21,8 @@ class Context:
     #: The signed-in account, or None for an anonymous caller.
     user: User | None
     loaders: Loaders = field(default_factory=Loaders)
+    #: A WebSocket's `connection_init` payload, set by Strawberry.
+    connection_params: dict[str, object] | None = None
 
     @property
     def viewer(self) -> User:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
-from strawberry.file_uploads import Upload
+from starlette.datastructures import UploadFile
 from tortoise.transactions import in_transaction
 
 import config
@@ -81,9 +82,9 @@ def _profile_changes(input: UpdateUserInput) -> dict[str, object]:
 
 
 async def upload_profile_photo(info: Info, input: UploadProfilePhotoInput) -> UpdateUserPayload:
-    upload: Upload = input.file
-    photos.check_content_type(getattr(upload, "content_type", None))
-    data = await upload.read(config.MAX_PHOTO_BYTES + 1)  # type: ignore[attr-defined]
+    upload = cast(UploadFile, input.file)  # what Starlette hands Strawberry for `Upload`
+    photos.check_content_type(upload.content_type)
+    data = await upload.read(config.MAX_PHOTO_BYTES + 1)
     encoded, extension = await asyncio.to_thread(photos.reencode, data)
     stored = await asyncio.to_thread(photos.store, encoded, extension)
     account = info.context.viewer

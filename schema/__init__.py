@@ -6,20 +6,23 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+import config
 from resolvers import api_keys, user
 from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
 from schema.common import SuccessPayload, mutation
-from schema.extensions import PublicErrors, log_internal
+from schema.extensions import ParsedDocuments, PublicErrors, log_internal
 from schema.scalars import SCALARS
 from schema.user import Profile, UpdateProjectDefaultsPayload, UpdateUserPayload, User
 
@@ -60,14 +63,22 @@ class Schema(strawberry.Schema):
         log_internal(errors, execution_context)
 
 
+def _introspection_guard() -> SchemaExtension:
+    # A server that hides its IDE (GRAPHIQL=false, production) hides its schema too.
+    if config.GRAPHIQL:
+        return SchemaExtension()
+    return AddValidationRules([NoSchemaIntrospectionCustomRule])
+
+
 def _extensions() -> list[Any]:
     # Factories, not instances: an instance would be shared by concurrent requests.
     return [
         PublicErrors,
+        _introspection_guard,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: ParsedDocuments(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import os
@@ -170,7 +171,7 @@ class GraphQL:
         form = aiohttp.FormData()
         form.add_field("operations", json.dumps({"query": query, "variables": variables}))
         form.add_field("map", json.dumps({"0": [f"variables.{path}"]}))
-        form.add_field("0", content, filename=filename, content_type=content_type)
+        form.add_field("0", io.BytesIO(content), filename=filename, content_type=content_type)
         async with self.http.post(self.url, data=form, headers=self.headers) as response:
             text = await response.text()
             try:

@@ -1,0 +1,167 @@
+"""How the GraphQL layer answers what it must not do: anonymous mutations,
+abusive documents, internal failures."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from models.api_key import ApiKey
+from models.user import User
+from resolvers import photos
+from tests.helpers import count_queries, sign_up
+
+ANONYMOUS_MUTATIONS = {
+    "updateUser": 'updateUser(input: {name: "x"}) { errors { code } }',
+    "removeProfilePhoto": "removeProfilePhoto(input: {}) { errors { code } }",
+    "updateProjectDefaults": "updateProjectDefaults(input: {privacy: PUBLIC}) { errors { code } }",
+    "generateApiKey": 'generateApiKey(input: {name: "k"}) { secret }',
+    "renameApiKey": 'renameApiKey(input: {id: "1", name: "k"}) { errors { code } }',
+    "deleteApiKey": 'deleteApiKey(input: {id: "1"}) { success }',
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(ANONYMOUS_MUTATIONS))
+async def test_anonymous_mutation_is_unauthenticated_and_changes_nothing(api, mutation):
+    alice = await sign_up("alice")
+    await ApiKey.create(user=alice.user, name="k", prefix="p", key_hash="h")
+
+    error = await api.error(f"mutation {{ {ANONYMOUS_MUTATIONS[mutation]} }}")
+
+    assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert error["path"] == [mutation]
+    row = await User.get(id=alice.user.id)
+    assert (row.name, row.default_privacy) == ("Alice", "PRIVATE")
+    assert await ApiKey.filter(name="k").count() == 1
+
+
+async def test_introspection_nested_too_deeply_is_refused(api):
+    selection = "name"
+    for _ in range(50):
+        selection = f"fields {{ type {{ ofType {{ {selection} }} }} }}"
+    error = await api.error('{ __type(name: "User") { ' + selection + " } }")
+
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Maximum introspection depth exceeded" in error["message"]
+
+
+@pytest.mark.parametrize(("aliases", "words"), [(60, "60 aliases found"), (1000, "tokens")])
+async def test_too_many_aliases_are_refused(api, aliases, words):
+    query = "{ " + " ".join(f"a{i}: viewer {{ username }}" for i in range(aliases)) + " }"
+
+    status, body = await api.post(query)
+
+    assert status == 200
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert words in body["errors"][0]["message"]
+
+
+async def test_too_many_tokens_are_refused(api):
+    query = "{ viewer { " + "username " * 100_000 + "} }"
+
+    error = await api.error(query)
+
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "token" in error["message"]
+
+
+async def test_circular_fragments_are_refused(api):
+    query = """
+    { viewer { ...A } }
+    fragment A on User { username ...B }
+    fragment B on User { name ...A }
+    """
+
+    status, body = await api.post(query)
+
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Cannot spread fragment" in body["errors"][0]["message"]
+
+
+async def test_syntax_error_has_a_code(api):
+    error = await api.error("{ viewer { ")
+
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Syntax Error" in error["message"]
+
+
+async def test_variable_of_the_wrong_type_is_bad_user_input(api):
+    error = await api.error(
+        "query($u: String!) { user(username: $u) { name } }", {"u": {"nested": True}}
+    )
+
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_internal_error_is_masked_and_logged(api, monkeypatch, caplog):
+    alice = await sign_up("alice")
+
+    def explode(data: bytes) -> tuple[bytes, str]:
+        raise RuntimeError("secret internal detail: /srv/db password=hunter2")
+
+    monkeypatch.setattr(photos, "reencode", explode)
+    caplog.set_level(logging.ERROR, logger="switchboard.errors")
+
+    status, body = await api.signed_in(alice).upload(
+        "mutation($f: Upload!) { uploadProfilePhoto(input: {file: $f}) { errors { code } } }",
+        {"f": None},
+        "f",
+        b"\x89PNG....",
+    )
+
+    assert status == 200
+    [error] = body["errors"]
+    assert error["message"] == "Internal server error."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert "hunter2" not in str(body)
+    assert "hunter2" in caplog.text
+    assert (await User.get(id=alice.user.id)).photo_file is None
+
+
+async def test_batched_requests_are_refused(api):
+    async with api.http.post(api.url, json=[{"query": "{ viewer { username } }"}] * 2) as response:
+        status, text = response.status, await response.text()
+
+    assert status == 400
+    assert "batch" in text.lower()
+
+
+async def test_json_body_over_the_limit_is_refused_with_413(api):
+    huge = {
+        "query": "query($x: String) { viewer { username } }",
+        "variables": {"x": "y" * 3_000_000},
+    }
+    body = io.BytesIO(json.dumps(huge).encode())
+
+    async with api.http.post(
+        api.url, data=body, headers={"Content-Type": "application/json"}
+    ) as response:
+        status = response.status
+
+    assert status == 413
+
+
+async def test_settings_page_query_runs_a_constant_number_of_sql_queries(api):
+    settings_page = """
+    { viewer {
+        id username email name institution bio location websiteUrl photoUrl admin createdAt
+        projectDefaults { entity { name isTeam } privacy codeSavingEnabled }
+        availableEntities { name isTeam }
+        apiKeys { id name prefix createdAt lastUsedAt }
+    } }
+    """
+    small, large = await sign_up("small"), await sign_up("large")
+    await ApiKey.create(user=small.user, name="k", prefix="p", key_hash="h0")
+    for i in range(30):
+        await ApiKey.create(user=large.user, name=f"k{i}", prefix="p", key_hash=f"h{i + 1}")
+
+    with count_queries() as small_queries:
+        await api.signed_in(small).execute(settings_page)
+    with count_queries() as large_queries:
+        data = await api.signed_in(large).execute(settings_page)
+
+    assert len(data["viewer"]["apiKeys"]) == 30
+    assert len(small_queries) == len(large_queries) == 4, small_queries
