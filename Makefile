@@ -18,7 +18,7 @@ install: $(INSTALLED) ## create .venv and install the dependencies
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet '.[dev]'
 	touch $@
 
 migrate: install ## apply migrations to DATABASE_URL (SQLite under data/ by default)
