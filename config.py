@@ -49,6 +49,8 @@ def _hosts(value: Sequence[str]) -> frozenset[str]:
 
 DATABASE_URL: str = _env("DATABASE_URL", default="sqlite://data/switchboard.sqlite3")
 REDIS_URL: str = _env("REDIS_URL", default="")
+#: The Redis pub/sub channel of the alert bus.
+BUS_CHANNEL: str = _env("BUS_CHANNEL", default="switchboard:alerts")
 
 JWT_SECRET: str = _secret("JWT_SECRET", "jwt_secret")
 JWT_ALGORITHMS: list[str] = [
