@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.entity import Entity, name_key
@@ -64,16 +65,18 @@ async def team(info: Info, name: str) -> Team | None:
 async def organizations(
     info: Info, search: str | None = None, first: int | None = DEFAULT_ORGANIZATIONS
 ) -> list[Organization]:
+    return [Organization.from_model(o) for o in await organizations_matching(search, first)]
+
+
+def organizations_matching(search: str | None, first: int | None) -> QuerySet[OrganizationModel]:
+    """Organizations whose name starts with `search`, any case, at most 100, by name."""
     limit = min(max(first if first is not None else DEFAULT_ORGANIZATIONS, 0), MAX_ORGANIZATIONS)
     query = OrganizationModel.all()
     if search and search.strip():
         prefix = name_key(search.strip())
-        if len(prefix) > ORGANIZATION_NAME_LENGTH:
-            return []
         # LIKE 'prefix%' on the lower-cased key: a range scan of its pattern index.
         query = query.filter(name_key__startswith=prefix)
-    found = await query.order_by("name_key").limit(limit)
-    return [Organization.from_model(o) for o in found]
+    return query.order_by("name_key").limit(limit)
 
 
 # createTeam
