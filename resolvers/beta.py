@@ -12,6 +12,9 @@ from resolvers.errors import NotFound
 from resolvers.loaders import Loaders
 from schema.beta import BetaFeature, SetBetaFeatureInput, SetBetaFeaturePayload, load_beta_features
 
+#: Longer keys cannot be in the catalog (and the ORM refuses to compare them).
+KEY_LENGTH = 64
+
 
 async def beta_features(info: Info) -> list[BetaFeature]:
     user = info.context.user
@@ -21,7 +24,9 @@ async def beta_features(info: Info) -> list[BetaFeature]:
 async def set_beta_feature(info: Info, input: SetBetaFeatureInput) -> SetBetaFeaturePayload:
     account = info.context.viewer
     async with in_transaction():
-        feature = await BetaFeatureModel.filter(key=input.key).first()
+        feature = None
+        if len(input.key) <= KEY_LENGTH:
+            feature = await BetaFeatureModel.filter(key=input.key).first()
         if feature is None:
             raise NotFound(f"There is no beta feature {input.key[:64]!r}.", field="key")
         toggle = UserBetaFeature.filter(user_id=account.id, feature_id=feature.key)

@@ -342,12 +342,14 @@ async def test_organizations_match_a_prefix_case_insensitively(api):
     accented = await client.execute(ORGANIZATIONS, {"search": "á"})
     everything = await client.execute(ORGANIZATIONS, {"search": ""})
     nothing = await client.execute(ORGANIZATIONS, {"search": "zz"})
+    too_long = await client.execute(ORGANIZATIONS, {"search": "a" * 500})
 
     assert [o["name"] for o in ac["organizations"]] == ["Acme", "ACME Labs", "Acorn"]
     assert [o["name"] for o in acme["organizations"]] == ["Acme", "ACME Labs"]
     assert [o["name"] for o in accented["organizations"]] == ["Ácme"]
     assert len(everything["organizations"]) == 6
     assert nothing["organizations"] == []
+    assert too_long["organizations"] == []
 
 
 async def test_organizations_search_treats_wildcards_as_text(api):
