@@ -191,6 +191,22 @@ async def test_create_team_needs_one_organization_choice(api, organization):
     assert await team_rows() == before
 
 
+@pytest.mark.parametrize("organization_name", ["A" * 129, "Acme\nCorp", "Acme\x00"])
+async def test_create_team_refuses_a_bad_organization_name(api, organization_name):
+    root = await sign_up("root", admin=True)
+    before = await team_rows()
+
+    data = await api.signed_in(root).execute(
+        CREATE_TEAM, new_team("ml-lab", organizationName=organization_name)
+    )
+
+    assert data["createTeam"] == {
+        "team": None,
+        "errors": [{"code": "INVALID", "field": "organizationName"}],
+    }
+    assert await team_rows() == before
+
+
 @pytest.mark.parametrize(
     "name", ["ab", "a" * 65, "ml lab", "ml.lab", "ml/lab", "émile", "ml\u200blab", ""]
 )
