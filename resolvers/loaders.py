@@ -96,6 +96,16 @@ class Loaders:
         return DataLoader(_memberships_by_user_id)
 
     @cached_property
+    def team_entities_by_user_id(self) -> DataLoader[int, list[Entity]]:
+        """The team entities a user belongs to, by name (from its memberships)."""
+
+        async def load(user_ids: list[int]) -> list[list[Entity]]:
+            groups = await self.memberships_by_user_id.load_many(user_ids)
+            return [[m.team.entity for m in group] for group in groups]
+
+        return DataLoader(load)
+
+    @cached_property
     def members_by_team_id(self) -> DataLoader[int, list[TeamMember]]:
         """A team's memberships with their users, by username."""
         return DataLoader(_members_by_team_id)

@@ -143,8 +143,7 @@ class User:
     )
     async def available_entities(self, info: Info) -> list[Entity]:
         own = await info.context.loaders.entity_by_id.load(self.model.entity_id)
-        memberships = await info.context.loaders.memberships_by_user_id.load(self.model.id)
-        teams = [m.team.entity for m in memberships]
+        teams = await info.context.loaders.team_entities_by_user_id.load(self.model.id)
         return [Entity.from_model(e) for e in ([own] if own else []) + teams]
 
     @strawberry.field
