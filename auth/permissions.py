@@ -7,6 +7,7 @@ from typing import Any
 from strawberry.permission import BasePermission
 
 from resolvers.context import Info
+from resolvers.errors import Unauthenticated
 
 
 class IsAuthenticated(BasePermission):
@@ -25,7 +26,7 @@ class IsAdmin(BasePermission):
         user = info.context.user
         if user is None:
             # Anonymous callers learn that they must sign in, not that they lack a role.
-            self.message = IsAuthenticated.message
-            self.error_extensions = IsAuthenticated.error_extensions
-            return False
+            # Raised, not set on `self`: Strawberry makes one instance per field and
+            # shares it across requests, so a changed message would stick for everyone.
+            raise Unauthenticated(IsAuthenticated.message)
         return user.admin

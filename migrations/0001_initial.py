@@ -235,7 +235,7 @@ class Migration(migrations.Migration):
                 ('role', fields.CharEnumField(default=TeamRole.MEMBER, description='ADMIN: ADMIN\nMEMBER: MEMBER', enum_type=TeamRole, max_length=16)),
                 ('joined_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'team_member', 'app': 'models', 'unique_together': (('team', 'user'),), 'pk_attr': 'id', 'table_description': "A user's membership of a team, with its role."},
+            options={'table': 'team_member', 'app': 'models', 'unique_together': (('team', 'user'),), 'indexes': [Index(fields=['user_id'])], 'pk_attr': 'id', 'table_description': "A user's membership of a team, with its role."},
             bases=['Model'],
         ),
         ops.CreateModel(

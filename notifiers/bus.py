@@ -259,7 +259,7 @@ class RedisBus(Bus):
                     self._handle(message.get("data"))
         finally:
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def _handle(self, data: object) -> None:
         try:

@@ -14,11 +14,15 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from models.api_key import ApiKey
+from models.beta import BetaFeature, UserBetaFeature
 from models.entity import Entity
-from models.team import TeamMember
+from models.team import Organization, TeamMember
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+#: The one key of `beta_catalog`: the catalog is the same for everyone.
+CATALOG = "catalog"
 
 
 def one_per_key(keys: Sequence[K], rows: Iterable[V], key: Callable[[V], K]) -> list[V | None]:
@@ -42,14 +46,37 @@ async def _api_keys_by_user_id(user_ids: list[int]) -> list[list[ApiKey]]:
     return many_per_key(user_ids, keys, lambda k: k.user_id)
 
 
-async def _team_entities_by_user_id(user_ids: list[int]) -> list[list[Entity]]:
+async def _memberships_by_user_id(user_ids: list[int]) -> list[list[TeamMember]]:
     memberships = (
         await TeamMember.filter(user_id__in=user_ids)
         .select_related("team__entity")
         .order_by("team__entity__name_key")
     )
-    grouped = many_per_key(user_ids, memberships, lambda m: m.user_id)
-    return [[m.team.entity for m in group] for group in grouped]
+    return many_per_key(user_ids, memberships, lambda m: m.user_id)
+
+
+async def _members_by_team_id(team_ids: list[int]) -> list[list[TeamMember]]:
+    members = (
+        await TeamMember.filter(team_id__in=team_ids)
+        .select_related("user")
+        .order_by("user__entity__name_key")
+    )
+    return many_per_key(team_ids, members, lambda m: m.team_id)
+
+
+async def _organizations_by_id(ids: list[int]) -> list[Organization | None]:
+    return one_per_key(ids, await Organization.filter(id__in=ids), lambda o: o.id)
+
+
+async def _beta_catalog(keys: list[str]) -> list[list[BetaFeature]]:
+    catalog = await BetaFeature.all().order_by("position", "key")
+    return [catalog for _ in keys]
+
+
+async def _beta_toggles_by_user_id(user_ids: list[int]) -> list[dict[str, bool]]:
+    toggles = await UserBetaFeature.filter(user_id__in=user_ids)
+    grouped = many_per_key(user_ids, toggles, lambda t: t.user_id)
+    return [{t.feature_id: t.enabled for t in group} for group in grouped]
 
 
 class Loaders:
@@ -64,6 +91,35 @@ class Loaders:
         return DataLoader(_api_keys_by_user_id)
 
     @cached_property
+    def memberships_by_user_id(self) -> DataLoader[int, list[TeamMember]]:
+        """A user's memberships with their teams and team entities, by team name."""
+        return DataLoader(_memberships_by_user_id)
+
+    @cached_property
     def team_entities_by_user_id(self) -> DataLoader[int, list[Entity]]:
-        """The team entities a user belongs to, by name."""
-        return DataLoader(_team_entities_by_user_id)
+        """The team entities a user belongs to, by name (from its memberships)."""
+
+        async def load(user_ids: list[int]) -> list[list[Entity]]:
+            groups = await self.memberships_by_user_id.load_many(user_ids)
+            return [[m.team.entity for m in group] for group in groups]
+
+        return DataLoader(load)
+
+    @cached_property
+    def members_by_team_id(self) -> DataLoader[int, list[TeamMember]]:
+        """A team's memberships with their users, by username."""
+        return DataLoader(_members_by_team_id)
+
+    @cached_property
+    def organization_by_id(self) -> DataLoader[int, Organization | None]:
+        return DataLoader(_organizations_by_id)
+
+    @cached_property
+    def beta_catalog(self) -> DataLoader[str, list[BetaFeature]]:
+        """The beta-feature catalog in its order; load it with the key `CATALOG`."""
+        return DataLoader(_beta_catalog)
+
+    @cached_property
+    def beta_toggles_by_user_id(self) -> DataLoader[int, dict[str, bool]]:
+        """A user's toggles by feature key; a feature it never toggled is absent."""
+        return DataLoader(_beta_toggles_by_user_id)

@@ -19,11 +19,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 import config
-from resolvers import api_keys, user
+from auth.permissions import IsAdmin, IsAuthenticated
+from resolvers import api_keys, beta, teams, user
 from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
+from schema.beta import BetaFeature, SetBetaFeaturePayload
 from schema.common import SuccessPayload, mutation
 from schema.extensions import ParsedDocuments, PublicErrors, log_internal
 from schema.scalars import SCALARS
+from schema.team import CreateTeamPayload, Organization, Team, TeamPayload
 from schema.user import Profile, UpdateProjectDefaultsPayload, UpdateUserPayload, User
 
 MAX_DEPTH = 10
@@ -41,6 +44,22 @@ class Query:
     user: Profile | None = strawberry.field(
         resolver=user.user, description="A user's public profile."
     )
+    team: Team | None = strawberry.field(
+        resolver=teams.team,
+        description="A team the viewer belongs to (any team, for an admin); null otherwise.",
+    )
+    organizations: list[Organization] = strawberry.field(
+        resolver=teams.organizations,
+        permission_classes=[IsAuthenticated],
+        description=(
+            "Organizations for the team-creation dropdown, matched by name prefix, "
+            "case-insensitive."
+        ),
+    )
+    beta_features: list[BetaFeature] = strawberry.field(
+        resolver=beta.beta_features,
+        description="The whole beta-feature catalog, with the viewer's toggles.",
+    )
 
 
 @strawberry.type
@@ -49,6 +68,19 @@ class Mutation:
     upload_profile_photo: UpdateUserPayload = mutation(user.upload_profile_photo)
     remove_profile_photo: UpdateUserPayload = mutation(user.remove_profile_photo)
     update_project_defaults: UpdateProjectDefaultsPayload = mutation(user.update_project_defaults)
+
+    create_team: CreateTeamPayload = mutation(
+        teams.create_team, permission_classes=(IsAdmin,), description="Admins only."
+    )
+    add_team_member: TeamPayload = mutation(teams.add_team_member, description="Team admins only.")
+    update_team_member: TeamPayload = mutation(
+        teams.update_team_member, description="Team admins only."
+    )
+    remove_team_member: TeamPayload = mutation(
+        teams.remove_team_member, description="Team admins, or the member itself to leave."
+    )
+
+    set_beta_feature: SetBetaFeaturePayload = mutation(beta.set_beta_feature)
 
     generate_api_key: GenerateApiKeyPayload = mutation(api_keys.generate_api_key)
     rename_api_key: ApiKeyPayload = mutation(api_keys.rename_api_key)

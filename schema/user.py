@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -12,7 +13,14 @@ from models import user as user_models
 from models.entity import Entity as EntityModel
 from resolvers.context import Info
 from schema.api_key import ApiKey
+from schema.beta import BetaFeature, load_beta_features
 from schema.common import UserError
+
+if TYPE_CHECKING:
+    from schema.team import Team
+
+#: Teams live in schema/team.py, which needs `Profile` from here.
+LazyTeam = Annotated["Team", strawberry.lazy("schema.team")]
 
 strawberry.enum(user_models.Privacy, name="ProjectPrivacy")
 
@@ -59,6 +67,7 @@ class Profile:
     website_url: str | None
     photo_url: str | None
     user_id: strawberry.Private[int]
+    hides_teams: strawberry.Private[bool]
 
     @classmethod
     def from_model(cls, user: user_models.User) -> Profile:
@@ -71,7 +80,24 @@ class Profile:
             website_url=user.website_url,
             photo_url=photo_url(user.photo_file),
             user_id=user.id,
+            hides_teams=user.hide_teams_from_public,
         )
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Empty when the user hides its teams from its public profile."
+    )
+    async def teams(self, info: Info) -> list[LazyTeam]:
+        if self.hides_teams:
+            return []
+        return await load_teams(info, self.user_id)
+
+
+async def load_teams(info: Info, user_id: int) -> list[Team]:
+    """A user's teams, by name."""
+    from schema.team import Team
+
+    memberships = await info.context.loaders.memberships_by_user_id.load(user_id)
+    return [Team.from_model(m.team) for m in memberships]
 
 
 @strawberry.type(description="The signed-in account, with its settings.")
@@ -119,6 +145,14 @@ class User:
         own = await info.context.loaders.entity_by_id.load(self.model.entity_id)
         teams = await info.context.loaders.team_entities_by_user_id.load(self.model.id)
         return [Entity.from_model(e) for e in ([own] if own else []) + teams]
+
+    @strawberry.field
+    async def teams(self, info: Info) -> list[LazyTeam]:
+        return await load_teams(info, self.model.id)
+
+    @strawberry.field
+    async def beta_features(self, info: Info) -> list[BetaFeature]:
+        return await load_beta_features(info, self.model.id)
 
     @strawberry.field
     async def api_keys(self, info: Info) -> list[ApiKey]:

@@ -23,7 +23,7 @@ from notifiers.bus import (
 )
 from tests.e2e.process import free_port
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set")
 
 

@@ -1,0 +1,297 @@
+"""Teams and organizations: creation (admins), membership (team admins), lookups."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.entity import Entity, name_key
+from models.team import Organization as OrganizationModel
+from models.team import Team as TeamModel
+from models.team import TeamMember, TeamRole
+from models.user import User as UserModel
+from resolvers.context import Info
+from resolvers.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
+from resolvers.loaders import Loaders
+from resolvers.validation import Checks, text
+from schema.team import (
+    AddTeamMemberInput,
+    CreateTeamInput,
+    CreateTeamPayload,
+    Organization,
+    RemoveTeamMemberInput,
+    Team,
+    TeamPayload,
+    UpdateTeamMemberInput,
+    viewer_membership,
+)
+
+TEAM_NAME = re.compile(r"[A-Za-z0-9_-]{3,64}")
+MAX_ORGANIZATIONS = 100
+DEFAULT_ORGANIZATIONS = 20
+ORGANIZATION_NAME_LENGTH = 128
+#: The largest value of an integer primary key.
+MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class OrganizationChoice:
+    """Exactly one of: an existing organization's id, or a name to find or create."""
+
+    id: str | None = None
+    name: str | None = None
+
+
+# Queries
+
+
+async def team(info: Info, name: str) -> Team | None:
+    viewer = info.context.user
+    if viewer is None or len(name) > 64:
+        return None
+    found = await TeamModel.filter(entity__name_key=name_key(name.strip())).first()
+    if found is None:
+        return None
+    # Anyone else gets the same null as for a team that does not exist.
+    if not viewer.admin and await viewer_membership(info, found.id) is None:
+        return None
+    return Team.from_model(found)
+
+
+async def organizations(
+    info: Info, search: str | None = None, first: int | None = DEFAULT_ORGANIZATIONS
+) -> list[Organization]:
+    return [Organization.from_model(o) for o in await organizations_matching(search, first)]
+
+
+def organizations_matching(search: str | None, first: int | None) -> QuerySet[OrganizationModel]:
+    """Organizations whose name starts with `search`, any case, at most 100, by name."""
+    limit = min(max(first if first is not None else DEFAULT_ORGANIZATIONS, 0), MAX_ORGANIZATIONS)
+    query = OrganizationModel.all()
+    if search and search.strip():
+        prefix = name_key(search.strip())
+        # LIKE 'prefix%' on the lower-cased key: a range scan of its pattern index.
+        query = query.filter(name_key__startswith=prefix)
+    return query.order_by("name_key").limit(limit)
+
+
+# createTeam
+
+
+async def create_team(info: Info, input: CreateTeamInput) -> CreateTeamPayload:
+    checks = Checks()
+    team_name = checks.run(_team_name, input.team_name)
+    choice = checks.run(_organization_choice, input)
+    checks.done()
+    if team_name is None or choice is None:
+        raise AssertionError("checks.done() raises for a failed check")
+    admin = info.context.viewer
+    admin_name = (input.team_admin_user_name or "").strip()
+    if admin_name:
+        found = await _user_named(admin_name)
+        if found is None:
+            raise NotFound(
+                f"There is no user named {admin_name[:64]!r}.", field="teamAdminUserName"
+            )
+        admin = found
+    async with in_transaction():
+        entity = await _claim_team_name(team_name)
+        organization = await _organization(choice)
+        created = await TeamModel.create(
+            entity=entity, name=team_name, type=input.type, organization=organization
+        )
+        await TeamMember.create(team=created, user=admin, role=TeamRole.ADMIN)
+    info.context.loaders = Loaders()
+    return CreateTeamPayload(team=Team.from_model(created))
+
+
+def _team_name(value: str) -> str:
+    value = value.strip()
+    if not TEAM_NAME.fullmatch(value):
+        raise Invalid(
+            "A team name must be 3 to 64 characters: letters, digits, '-' and '_'.",
+            field="teamName",
+        )
+    return value
+
+
+def _organization_choice(input: CreateTeamInput) -> OrganizationChoice:
+    organization_id = (input.organization_id or "").strip() or None
+    organization_name = (input.organization_name or "").strip() or None
+    if organization_id and organization_name:
+        raise Invalid(
+            "Choose an existing organization or name a new one, not both.",
+            field="organizationName",
+        )
+    if organization_name:
+        name = text(
+            organization_name,
+            field="organizationName",
+            label="Organization name",
+            min_length=1,
+            max_length=ORGANIZATION_NAME_LENGTH,
+        )
+        if len(name_key(name)) > ORGANIZATION_NAME_LENGTH:
+            raise Invalid("Organization name is too long.", field="organizationName")
+        return OrganizationChoice(name=name)
+    if organization_id:
+        return OrganizationChoice(id=organization_id)
+    raise Invalid("Choose an organization or name a new one.", field="organizationName")
+
+
+async def _claim_team_name(team_name: str) -> Entity:
+    # The unique index on `name_key` decides between concurrent claims (and against
+    # usernames); the savepoint keeps the PostgreSQL transaction usable afterwards.
+    try:
+        async with in_transaction():
+            return await Entity.create(name=team_name, name_key=name_key(team_name), is_team=True)
+    except IntegrityError:
+        raise AlreadyExists(f"The name '{team_name}' is taken.", field="teamName") from None
+
+
+async def _organization(choice: OrganizationChoice) -> OrganizationModel:
+    if choice.id is not None:
+        found = None
+        if choice.id.isdigit() and int(choice.id) <= MAX_ID:
+            found = await OrganizationModel.filter(id=int(choice.id)).first()
+        if found is None:
+            raise NotFound("There is no organization with that id.", field="organizationId")
+        return found
+    if choice.name is None:
+        raise AssertionError("an OrganizationChoice has an id or a name")
+    key = name_key(choice.name)
+    found = await OrganizationModel.filter(name_key=key).first()
+    if found is not None:
+        return found
+    try:
+        async with in_transaction():
+            return await OrganizationModel.create(name=choice.name, name_key=key)
+    except IntegrityError:
+        # Created by a concurrent request since we looked: reuse it.
+        return await OrganizationModel.get(name_key=key)
+
+
+# Membership
+
+
+async def add_team_member(info: Info, input: AddTeamMemberInput) -> TeamPayload:
+    viewer = info.context.viewer
+    async with in_transaction():
+        managed = await _locked_team(viewer, input.team_name)
+        await _require_team_admin(viewer, managed)
+        user = await _member_to_be(input.username)
+        try:
+            async with in_transaction():
+                await TeamMember.create(team=managed, user=user, role=input.role or TeamRole.MEMBER)
+        except IntegrityError:
+            raise AlreadyExists(
+                f"'{user.username}' is already a member of {managed.name}.", field="username"
+            ) from None
+    info.context.loaders = Loaders()
+    return TeamPayload(team=Team.from_model(managed))
+
+
+async def update_team_member(info: Info, input: UpdateTeamMemberInput) -> TeamPayload:
+    viewer = info.context.viewer
+    async with in_transaction():
+        managed = await _locked_team(viewer, input.team_name)
+        await _require_team_admin(viewer, managed)
+        membership = await _membership(managed, input.username)
+        if membership.role == TeamRole.ADMIN and input.role != TeamRole.ADMIN:
+            # Even when it is the only member: a team without an admin cannot be managed.
+            if await _admin_count(managed) <= 1:
+                raise Conflict(
+                    f"'{membership.user.username}' is the last admin of {managed.name}: "
+                    "make another member an admin first.",
+                    field="username",
+                )
+        await TeamMember.filter(id=membership.id).update(role=input.role)
+    info.context.loaders = Loaders()
+    return TeamPayload(team=Team.from_model(managed))
+
+
+async def remove_team_member(info: Info, input: RemoveTeamMemberInput) -> TeamPayload:
+    viewer = info.context.viewer
+    leaving = name_key(input.username.strip()) == name_key(viewer.username)
+    async with in_transaction():
+        managed = await _locked_team(viewer, input.team_name)
+        viewer_role = await _role_of(viewer, managed)
+        if not (viewer_role == TeamRole.ADMIN or (leaving and viewer_role is not None)):
+            raise _not_team_admin(managed.name)
+        membership = await _membership(managed, input.username)
+        if membership.role == TeamRole.ADMIN and await _admin_count(managed) <= 1:
+            if await TeamMember.filter(team_id=managed.id).count() > 1:
+                raise Conflict(
+                    f"'{membership.user.username}' is the last admin of {managed.name}, "
+                    "which has other members: make one of them an admin first.",
+                    field="username",
+                )
+        await TeamMember.filter(id=membership.id).delete()
+        # Projects can no longer go to a team the user has left.
+        user = membership.user
+        await UserModel.filter(id=user.id, default_entity_id=managed.entity_id).update(
+            default_entity_id=user.entity_id
+        )
+    if viewer.id == user.id and viewer.default_entity_id == managed.entity_id:
+        viewer.default_entity_id = viewer.entity_id
+    info.context.loaders = Loaders()
+    return TeamPayload(team=Team.from_model(managed))
+
+
+def _not_team_admin(team_name: str) -> Forbidden:
+    # The same refusal for a team that does not exist: names must not be probed.
+    return Forbidden(f"Only an admin of team '{team_name[:64]}' may change its members.")
+
+
+async def _locked_team(viewer: UserModel, team_name: str) -> TeamModel:
+    """The team, its row locked until commit so that membership changes of one team
+    happen one at a time (no two admins demoting each other at once)."""
+    found = None
+    if len(team_name) <= 64:
+        found = await TeamModel.filter(entity__name_key=name_key(team_name.strip())).first()
+    if found is None:
+        if viewer.admin:  # admins see every team, so nothing is revealed
+            raise NotFound(f"There is no team named {team_name[:64]!r}.", field="teamName")
+        raise _not_team_admin(team_name)
+    await TeamModel.filter(id=found.id).select_for_update().first()
+    return found
+
+
+async def _role_of(user: UserModel, team: TeamModel) -> TeamRole | None:
+    membership = await TeamMember.filter(team_id=team.id, user_id=user.id).first()
+    return membership.role if membership else None
+
+
+async def _require_team_admin(viewer: UserModel, team: TeamModel) -> None:
+    if await _role_of(viewer, team) != TeamRole.ADMIN:
+        raise _not_team_admin(team.name)
+
+
+async def _user_named(username: str) -> UserModel | None:
+    if len(username) > 64:
+        return None
+    return await UserModel.filter(entity__name_key=name_key(username)).first()
+
+
+async def _member_to_be(username: str) -> UserModel:
+    user = await _user_named(username.strip())
+    if user is None:
+        raise NotFound(f"There is no user named {username.strip()[:64]!r}.", field="username")
+    return user
+
+
+async def _membership(team: TeamModel, username: str) -> TeamMember:
+    user = await _member_to_be(username)
+    membership = await TeamMember.filter(team_id=team.id, user_id=user.id).first()
+    if membership is None:
+        raise NotFound(f"'{user.username}' is not a member of {team.name}.", field="username")
+    membership.user = user
+    return membership
+
+
+async def _admin_count(team: TeamModel) -> int:
+    return await TeamMember.filter(team_id=team.id, role=TeamRole.ADMIN).count()

@@ -1,0 +1,45 @@
+"""The beta-feature catalog and the viewer's toggles."""
+
+from __future__ import annotations
+
+import strawberry
+
+from models import beta as beta_models
+from resolvers.context import Info
+from resolvers.loaders import CATALOG
+from schema.common import UserError
+
+
+@strawberry.type
+class BetaFeature:
+    key: str
+    name: str
+    description: str
+    enabled: bool
+
+    @classmethod
+    def from_model(cls, feature: beta_models.BetaFeature, *, enabled: bool) -> BetaFeature:
+        return cls(
+            key=feature.key, name=feature.name, description=feature.description, enabled=enabled
+        )
+
+
+async def load_beta_features(info: Info, user_id: int | None) -> list[BetaFeature]:
+    """The whole catalog with one user's toggles; all off for an anonymous caller."""
+    catalog = await info.context.loaders.beta_catalog.load(CATALOG)
+    toggles = {}
+    if user_id is not None:
+        toggles = await info.context.loaders.beta_toggles_by_user_id.load(user_id)
+    return [BetaFeature.from_model(f, enabled=toggles.get(f.key, False)) for f in catalog]
+
+
+@strawberry.input
+class SetBetaFeatureInput:
+    key: str
+    enabled: bool
+
+
+@strawberry.type
+class SetBetaFeaturePayload:
+    beta_feature: BetaFeature | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,0 +1,162 @@
+"""Teams, their members and organizations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from models import team as team_models
+from models.user import User as UserModel
+from resolvers.context import Info
+from schema.common import UserError
+from schema.user import Profile
+
+strawberry.enum(team_models.TeamType, name="TeamType")
+strawberry.enum(team_models.TeamRole, name="TeamRole")
+
+
+@strawberry.type
+class Organization:
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    def from_model(cls, organization: team_models.Organization) -> Organization:
+        return cls(id=strawberry.ID(str(organization.id)), name=organization.name)
+
+
+@strawberry.type
+class TeamMember:
+    profile: Profile
+    role: team_models.TeamRole
+    joined_at: datetime
+
+    @classmethod
+    def from_model(cls, member: team_models.TeamMember) -> TeamMember:
+        return cls(
+            profile=Profile.from_model(member.user), role=member.role, joined_at=member.joined_at
+        )
+
+
+async def viewer_membership(info: Info, team_id: int) -> team_models.TeamMember | None:
+    """The viewer's membership of a team, from the viewer's memberships loaded once."""
+    viewer = info.context.user
+    if viewer is None:
+        return None
+    memberships = await info.context.loaders.memberships_by_user_id.load(viewer.id)
+    return next((m for m in memberships if m.team_id == team_id), None)
+
+
+async def sees_whole_team(info: Info, team_id: int) -> bool:
+    """Members and admins see every member; others see what public profiles show."""
+    viewer = info.context.user
+    return viewer is not None and (
+        viewer.admin or await viewer_membership(info, team_id) is not None
+    )
+
+
+def _shows_teams(user: UserModel) -> bool:
+    return not user.hide_teams_from_public
+
+
+@strawberry.type
+class Team:
+    id: strawberry.ID
+    name: str
+    type: team_models.TeamType
+    created_at: datetime
+    model: strawberry.Private[team_models.Team]
+
+    @classmethod
+    def from_model(cls, team: team_models.Team) -> Team:
+        return cls(
+            id=strawberry.ID(str(team.id)),
+            name=team.name,
+            type=team.type,
+            created_at=team.created_at,
+            model=team,
+        )
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Organization | None:
+        if self.model.organization_id is None:
+            return None
+        found = await info.context.loaders.organization_by_id.load(self.model.organization_id)
+        return Organization.from_model(found) if found else None
+
+    async def _members(self, info: Info) -> list[team_models.TeamMember]:
+        members = await info.context.loaders.members_by_team_id.load(self.model.id)
+        if await sees_whole_team(info, self.model.id):
+            return members
+        # A team reached through someone's public profile must not list the members
+        # who hide their teams: that would undo their `hideTeamsFromPublic`.
+        return [m for m in members if _shows_teams(m.user)]
+
+    @strawberry.field
+    async def member_count(self, info: Info) -> int:
+        return len(await self._members(info))
+
+    @strawberry.field
+    async def members(self, info: Info) -> list[TeamMember]:
+        return [TeamMember.from_model(m) for m in await self._members(info)]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The viewer's role in this team; null when it is not a member."
+    )
+    async def viewer_role(self, info: Info) -> team_models.TeamRole | None:
+        membership = await viewer_membership(info, self.model.id)
+        return membership.role if membership else None
+
+
+@strawberry.input
+class CreateTeamInput:
+    team_name: str = strawberry.field(
+        description="Unique among all users and teams; letters, digits, '-' and '_'; never renamed."
+    )
+    type: team_models.TeamType
+    organization_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An existing organization, or..."
+    )
+    organization_name: str | None = strawberry.field(
+        default=None,
+        description=(
+            "...a new one by name (an existing one of that name, case-insensitive, is reused)."
+        ),
+    )
+    team_admin_user_name: str | None = strawberry.field(
+        default=None,
+        description="The team's first admin, as W&B's createTeam takes it; the caller when absent.",
+    )
+
+
+@strawberry.type
+class CreateTeamPayload:
+    team: Team | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class AddTeamMemberInput:
+    team_name: str
+    username: str
+    role: team_models.TeamRole | None = team_models.TeamRole.MEMBER
+
+
+@strawberry.input
+class UpdateTeamMemberInput:
+    team_name: str
+    username: str
+    role: team_models.TeamRole
+
+
+@strawberry.input
+class RemoveTeamMemberInput:
+    team_name: str
+    username: str
+
+
+@strawberry.type
+class TeamPayload:
+    team: Team | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
