@@ -117,16 +117,16 @@ async def update_project_defaults(
 ) -> UpdateProjectDefaultsPayload:
     account = info.context.viewer
     changes: dict[str, object] = {}
-    if given(input.entity_name):
-        changes["default_entity_id"] = await _available_entity_id(account, input.entity_name)
     if given(input.privacy):
         changes["default_privacy"] = input.privacy
     if given(input.code_saving_enabled):
         changes["code_saving_enabled"] = input.code_saving_enabled
-    if changes:
-        async with in_transaction():
+    async with in_transaction():
+        if given(input.entity_name):
+            changes["default_entity_id"] = await _available_entity_id(account, input.entity_name)
+        if changes:
             await UserModel.filter(id=account.id).update(**changes)
-        await account.refresh_from_db()
+    await account.refresh_from_db()
     defaults = await load_project_defaults(info, account)
     return UpdateProjectDefaultsPayload(project_defaults=defaults)
 
@@ -138,6 +138,9 @@ async def _available_entity_id(account: UserModel, entity_name: str) -> int:
     membership = (
         await TeamMember.filter(user_id=account.id, team__entity__name_key=key)
         .select_related("team")
+        # Locks the membership and its team until commit: a removal from the team
+        # (which locks the team first) cannot slip between this check and the write.
+        .select_for_update()
         .first()
     )
     if membership is None:
