@@ -16,9 +16,16 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from resolvers import api_keys, user
+from resolvers import alerts, api_keys, slack, user
+from schema.alert import (
+    AlertEventPayload,
+    ConnectSlackPayload,
+    NotifyScriptableRunAlertPayload,
+    SetAlertSubscriptionPayload,
+)
 from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
 from schema.common import SuccessPayload, mutation
+from schema.connect import StartConnectPayload
 from schema.extensions import PublicErrors, log_internal
 from schema.scalars import SCALARS
 from schema.user import Profile, UpdateProjectDefaultsPayload, UpdateUserPayload, User
@@ -46,6 +53,18 @@ class Mutation:
     upload_profile_photo: UpdateUserPayload = mutation(user.upload_profile_photo)
     remove_profile_photo: UpdateUserPayload = mutation(user.remove_profile_photo)
     update_project_defaults: UpdateProjectDefaultsPayload = mutation(user.update_project_defaults)
+
+    set_alert_subscription: SetAlertSubscriptionPayload = mutation(alerts.set_alert_subscription)
+    start_slack_connect: StartConnectPayload = mutation(slack.start_slack_connect)
+    connect_slack: ConnectSlackPayload = mutation(slack.connect_slack)
+    disconnect_slack: SuccessPayload = mutation(slack.disconnect_slack)
+    send_test_alert: AlertEventPayload = mutation(alerts.send_test_alert)
+    notify_scriptable_run_alert: NotifyScriptableRunAlertPayload = mutation(
+        alerts.notify_scriptable_run_alert, description="What wandb.alert() sends."
+    )
+    report_run_state: SuccessPayload = mutation(
+        alerts.report_run_state, description="What a run tracker sends when a run ends."
+    )
 
     generate_api_key: GenerateApiKeyPayload = mutation(api_keys.generate_api_key)
     rename_api_key: ApiKeyPayload = mutation(api_keys.rename_api_key)

@@ -1,0 +1,2 @@
+"""Alert delivery: the outbox (`outbox`), its worker (`dispatcher`) and the channels
+(`email`, `slack`) behind one seam (`base.Notifier`). Nothing here knows GraphQL."""
