@@ -231,6 +231,7 @@ class Dispatcher:
         changes = {"lease_until": None, "next_attempt_at": due, "last_error": failure.message}
         if await self._update(delivery, attempts, changes):
             self._next_due = due if self._next_due is None else min(self._next_due, due)
+            self.wake()  # the loop may be asleep for longer than this retry's wait
 
     async def _update(
         self, delivery: AlertDelivery, attempts: int, changes: dict[str, Any]
@@ -240,7 +241,9 @@ class Dispatcher:
             id=delivery.id, attempts=attempts, status=DeliveryStatus.PENDING
         ).update(**changes)
         if not updated:
-            logger.warning("Alert delivery %s was taken over before it finished", delivery.id)
+            logger.warning(
+                "Alert delivery %s was taken over or removed before it finished", delivery.id
+            )
             return False
         after_commit(
             AlertChange(
