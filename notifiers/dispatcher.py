@@ -36,6 +36,8 @@ logger = logging.getLogger("switchboard.dispatcher")
 CONCURRENCY = 16
 #: Retries never wait longer than this.
 MAX_BACKOFF_SECONDS = 3600.0
+#: How often abandoned last attempts are looked for (rare: a process died mid-send).
+SWEEP_SECONDS = 10.0
 #: Seconds a stopping dispatcher lets its sends finish before abandoning them to their lease.
 STOP_GRACE_SECONDS = 5.0
 
@@ -135,13 +137,13 @@ class Dispatcher:
 
     async def dispatch_due(self) -> int:
         """Claim due deliveries up to the free sending slots and start sending them."""
+        now = datetime.now(UTC)
+        if self._next_due is not None and self._next_due <= now:
+            self._next_due = None  # due now: claimed below, or when a slot frees
         free = CONCURRENCY - len(self._sending)
         if free <= 0:
             return 0
-        now = datetime.now(UTC)
-        if self._next_due is not None and self._next_due <= now:
-            self._next_due = None
-        if self._last_sweep is None or (now - self._last_sweep).total_seconds() >= 10:
+        if self._last_sweep is None or (now - self._last_sweep).total_seconds() >= SWEEP_SECONDS:
             self._last_sweep = now
             await self._fail_abandoned(now)
         claimed = await self._claim(now, free)

@@ -40,7 +40,11 @@ class SlackNotifier:
                 body = (await response.text(errors="replace")).strip()[:200]
                 retry_after = _seconds(response.headers.get("Retry-After"))
         except (TimeoutError, aiohttp.ClientError) as error:
-            raise TransientFailure(f"Slack could not be reached: {error or 'timed out'}") from None
+            # The class name only: some aiohttp errors quote the URL, and a webhook's
+            # path is its secret, while lastError is shown and may be logged.
+            raise TransientFailure(
+                f"Slack could not be reached ({type(error).__name__})."
+            ) from None
         message = f"Slack answered {response.status}: {body or response.reason}"
         if response.status == 429 or response.status >= 500:
             raise TransientFailure(message, retry_after=retry_after)

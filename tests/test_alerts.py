@@ -13,7 +13,7 @@ from models.alert import AlertDelivery, AlertEvent, DeliveryStatus
 from models.entity import Entity
 from models.team import Team, TeamMember
 from tests.fakes import connect_slack, settled
-from tests.helpers import Account, GraphQL, sign_up
+from tests.helpers import Account, GraphQL, count_queries, sign_up
 
 # The document the W&B client (wandb/sdk/internal/internal_api.py,
 # `notify_scriptable_run_alert`) sends for wandb.alert(), byte for byte.
@@ -499,3 +499,20 @@ async def test_ingestion_does_not_wait_for_slack(api, slack):
     assert elapsed < 1.0
     [delivery] = await settled(alice.user.id)
     assert delivery.status == DeliveryStatus.DELIVERED
+
+
+async def test_alert_events_cost_the_same_queries_for_two_or_twenty_events(api, mail):
+    alice = await sign_up("alice")
+    client = api.signed_in(alice)
+
+    async def statements_for(count: int) -> int:
+        await AlertEvent.filter(user_id=alice.user.id).delete()
+        for n in range(count):
+            await client.execute(WANDB_NOTIFY_SCRIPTABLE_RUN_ALERT, run_alert(title=f"a{n}"))
+        await settled(alice.user.id)
+        with count_queries() as statements:
+            data = await client.execute(EVENTS, {"first": 20})
+        assert len(data["viewer"]["alertEvents"]["edges"]) == count
+        return len(statements)
+
+    assert await statements_for(2) == await statements_for(20)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
+import config
 from notifiers.base import PermanentFailure, TransientFailure
 from notifiers.slack import SlackNotifier, payload
+from tests.e2e.process import free_port
 from tests.notifiers.test_email import alert
 
 
@@ -69,3 +71,13 @@ async def test_404_channel_not_found_is_permanent(slack):
 async def test_a_webhook_outside_the_allowed_hosts_is_never_posted_to(slack):
     with pytest.raises(PermanentFailure, match="SLACK_WEBHOOK_HOSTS"):
         await send("https://hooks.slack.com/services/T/B/X")
+
+
+async def test_slack_unreachable_is_transient_and_keeps_the_webhook_path_secret(monkeypatch):
+    port = free_port()
+    monkeypatch.setattr(config, "SLACK_WEBHOOK_HOSTS", frozenset({f"127.0.0.1:{port}"}))
+
+    with pytest.raises(TransientFailure) as failure:
+        await send(f"http://127.0.0.1:{port}/services/T000/B000/secret-token")
+
+    assert "secret-token" not in failure.value.message
