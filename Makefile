@@ -46,3 +46,6 @@ format: install ## format the code
 
 schema: install ## export schema.graphql from the code
 	$(BIN)/python cli.py schema > schema.graphql
+
+bench: install ## run the benchmarks (they print latency figures and ratios)
+	$(BIN)/python -m bench.alert_ingestion

@@ -29,6 +29,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 import config
 from auth.backend import SignedInUser, TokenOrKeyBackend, user_for_authorization
 from auth.errors import InvalidCredentials
+from notifiers import dispatcher
 from resolvers.context import Context
 from schema import schema
 
@@ -180,6 +181,8 @@ def create_app(*, init_orm: bool = True) -> Starlette:
         async with contextlib.AsyncExitStack() as stack:
             if init_orm:
                 await stack.enter_async_context(RegisterTortoise(app, config=config.TORTOISE_ORM))
+            # Sends the alert outbox until shutdown; stopped before the ORM closes.
+            await stack.enter_async_context(dispatcher.running())
             yield
 
     routes: list[Any] = [

@@ -98,6 +98,11 @@ GRAPHIQL: bool = _env("GRAPHIQL", cast=bool, default=True)
 
 DELIVERY_MAX_ATTEMPTS: int = _env("DELIVERY_MAX_ATTEMPTS", cast=int, default=8)
 DELIVERY_RETRY_BASE_SECONDS: float = _env("DELIVERY_RETRY_BASE_SECONDS", cast=float, default=2.0)
+#: A dispatcher's claim on a delivery lasts this long: a process that dies mid-send
+#: leaves its claims to be taken over by another once they expire. Longer than any send.
+DELIVERY_LEASE_SECONDS: float = _env("DELIVERY_LEASE_SECONDS", cast=float, default=120.0)
+#: How often a dispatcher looks for due deliveries it was not woken for (other processes').
+DELIVERY_POLL_SECONDS: float = _env("DELIVERY_POLL_SECONDS", cast=float, default=1.0)
 
 #: Profile photos over this many bytes are refused.
 MAX_PHOTO_BYTES = 5 * 1024 * 1024

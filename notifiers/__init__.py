@@ -1,1 +1,3 @@
-"""Outbound side: the alert bus, the delivery outbox worker, email and Slack senders."""
+"""Outbound side: the alert bus (`bus`), the delivery outbox (`outbox`), its worker
+(`dispatcher`) and the channels (`email`, `slack`) behind one seam (`base.Notifier`).
+Nothing here knows GraphQL."""

@@ -11,7 +11,8 @@ DomainErrors               several DomainErrors at once (every bad field of an i
 
 GraphQLError (graphql-core), top level, with `extensions.code`
 ├── Unauthenticated        UNAUTHENTICATED
-└── Forbidden              FORBIDDEN
+├── Forbidden              FORBIDDEN
+└── BadUserInput           BAD_USER_INPUT, a bad argument of a query field (`first`, `after`)
 """
 
 from __future__ import annotations
@@ -94,3 +95,7 @@ class Unauthenticated(PublicError):
 
 class Forbidden(PublicError):
     code = "FORBIDDEN"
+
+
+class BadUserInput(PublicError):
+    code = "BAD_USER_INPUT"

@@ -13,9 +13,11 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType, AlertSubscription
 from models.api_key import ApiKey
 from models.beta import BetaFeature, UserBetaFeature
 from models.entity import Entity
+from models.integration import SlackIntegration
 from models.team import Organization, TeamMember
 
 K = TypeVar("K", bound=Hashable)
@@ -79,6 +81,43 @@ async def _beta_toggles_by_user_id(user_ids: list[int]) -> list[dict[str, bool]]
     return [{t.feature_id: t.enabled for t in group} for group in grouped]
 
 
+#: (user id, page size, the id of the event before the page or None)
+AlertEventPageKey = tuple[int, int, int | None]
+#: A page of events, newest first, and whether more follow it.
+AlertEventPage = tuple[list[AlertEvent], bool]
+
+_EVENT_ORDER = {e: i for i, e in enumerate(AlertEventType)}
+_CHANNEL_ORDER = {c: i for i, c in enumerate(AlertChannel)}
+
+
+async def _alert_subscriptions_by_user_id(user_ids: list[int]) -> list[list[AlertSubscription]]:
+    rows = await AlertSubscription.filter(user_id__in=user_ids)
+    rows.sort(key=lambda s: (_EVENT_ORDER[s.event], _CHANNEL_ORDER[s.channel]))
+    return many_per_key(user_ids, rows, lambda s: s.user_id)
+
+
+async def _slack_integrations_by_user_id(user_ids: list[int]) -> list[SlackIntegration | None]:
+    rows = await SlackIntegration.filter(user_id__in=user_ids)
+    return one_per_key(user_ids, rows, lambda i: i.user_id)
+
+
+async def _alert_deliveries_by_event_id(event_ids: list[int]) -> list[list[AlertDelivery]]:
+    rows = await AlertDelivery.filter(event_id__in=event_ids)
+    rows.sort(key=lambda d: (_CHANNEL_ORDER[d.channel], d.id))
+    return many_per_key(event_ids, rows, lambda d: d.event_id)
+
+
+async def _alert_event_pages(keys: list[AlertEventPageKey]) -> list[AlertEventPage]:
+    pages = []
+    for user_id, first, before_id in keys:  # one query a page: keys are almost always one
+        query = AlertEvent.filter(user_id=user_id)
+        if before_id is not None:
+            query = query.filter(id__lt=before_id)
+        rows = await query.order_by("-id").limit(first + 1)
+        pages.append((rows[:first], len(rows) > first))
+    return pages
+
+
 class Loaders:
     """The loaders of one request; each is made on first use."""
 
@@ -123,3 +162,21 @@ class Loaders:
     def beta_toggles_by_user_id(self) -> DataLoader[int, dict[str, bool]]:
         """A user's toggles by feature key; a feature it never toggled is absent."""
         return DataLoader(_beta_toggles_by_user_id)
+
+    @cached_property
+    def alert_subscriptions_by_user_id(self) -> DataLoader[int, list[AlertSubscription]]:
+        return DataLoader(_alert_subscriptions_by_user_id)
+
+    @cached_property
+    def slack_integration_by_user_id(self) -> DataLoader[int, SlackIntegration | None]:
+        return DataLoader(_slack_integrations_by_user_id)
+
+    @cached_property
+    def alert_deliveries_by_event_id(self) -> DataLoader[int, list[AlertDelivery]]:
+        """An event's deliveries, EMAIL before SLACK."""
+        return DataLoader(_alert_deliveries_by_event_id)
+
+    @cached_property
+    def alert_event_page(self) -> DataLoader[AlertEventPageKey, AlertEventPage]:
+        """A page of a user's events, newest first (by id, which grows with time)."""
+        return DataLoader(_alert_event_pages)

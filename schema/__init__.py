@@ -20,10 +20,17 @@ from strawberry.types import ExecutionContext
 
 import config
 from auth.permissions import IsAdmin, IsAuthenticated
-from resolvers import api_keys, beta, teams, user
+from resolvers import alerts, api_keys, beta, slack, teams, user
+from schema.alert import (
+    AlertEventPayload,
+    ConnectSlackPayload,
+    NotifyScriptableRunAlertPayload,
+    SetAlertSubscriptionPayload,
+)
 from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
 from schema.beta import BetaFeature, SetBetaFeaturePayload
 from schema.common import SuccessPayload, mutation
+from schema.connect import StartConnectPayload
 from schema.extensions import ParsedDocuments, PublicErrors, log_internal
 from schema.scalars import SCALARS
 from schema.team import CreateTeamPayload, Organization, Team, TeamPayload
@@ -81,6 +88,18 @@ class Mutation:
     )
 
     set_beta_feature: SetBetaFeaturePayload = mutation(beta.set_beta_feature)
+
+    set_alert_subscription: SetAlertSubscriptionPayload = mutation(alerts.set_alert_subscription)
+    start_slack_connect: StartConnectPayload = mutation(slack.start_slack_connect)
+    connect_slack: ConnectSlackPayload = mutation(slack.connect_slack)
+    disconnect_slack: SuccessPayload = mutation(slack.disconnect_slack)
+    send_test_alert: AlertEventPayload = mutation(alerts.send_test_alert)
+    notify_scriptable_run_alert: NotifyScriptableRunAlertPayload = mutation(
+        alerts.notify_scriptable_run_alert, description="What wandb.alert() sends."
+    )
+    report_run_state: SuccessPayload = mutation(
+        alerts.report_run_state, description="What a run tracker sends when a run ends."
+    )
 
     generate_api_key: GenerateApiKeyPayload = mutation(api_keys.generate_api_key)
     rename_api_key: ApiKeyPayload = mutation(api_keys.rename_api_key)

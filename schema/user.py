@@ -12,6 +12,12 @@ import config
 from models import user as user_models
 from models.entity import Entity as EntityModel
 from resolvers.context import Info
+from schema.alert import (
+    AlertEventConnection,
+    AlertSubscription,
+    SlackIntegration,
+    load_alert_events,
+)
 from schema.api_key import ApiKey
 from schema.beta import BetaFeature, load_beta_features
 from schema.common import UserError
@@ -153,6 +159,23 @@ class User:
     @strawberry.field
     async def beta_features(self, info: Info) -> list[BetaFeature]:
         return await load_beta_features(info, self.model.id)
+
+    @strawberry.field
+    async def alert_subscriptions(self, info: Info) -> list[AlertSubscription]:
+        rows = await info.context.loaders.alert_subscriptions_by_user_id.load(self.model.id)
+        return [AlertSubscription.from_model(s) for s in rows]
+
+    @strawberry.field
+    async def alert_events(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> AlertEventConnection:
+        """The viewer's alerts, newest first, `first` (at most 100) after the cursor `after`."""
+        return await load_alert_events(info, self.model.id, 20 if first is None else first, after)
+
+    @strawberry.field
+    async def slack_integration(self, info: Info) -> SlackIntegration | None:
+        row = await info.context.loaders.slack_integration_by_user_id.load(self.model.id)
+        return SlackIntegration.from_model(row) if row else None
 
     @strawberry.field
     async def api_keys(self, info: Info) -> list[ApiKey]:

@@ -27,6 +27,8 @@ from tests.helpers import (  # noqa: E402
     reset_database,
 )
 
+pytest_plugins = ["tests.fakes"]
+
 BACKENDS = ["sqlite", "postgres"]
 
 

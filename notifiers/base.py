@@ -1,0 +1,77 @@
+"""The seam between the dispatcher and a channel: `Notifier.send(alert)`.
+
+DeliveryFailure
+├── TransientFailure   worth another try later (4xx SMTP, a dropped connection,
+│                      Slack 5xx or 429, a timeout); may say when (`retry_after`)
+└── PermanentFailure   another try cannot help (5xx SMTP, Slack 4xx, no address)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import quote
+
+import config
+from models.alert import AlertEventType, AlertSeverity
+
+#: How much of a remote server's answer is kept in `lastError`.
+MAX_ERROR_LENGTH = 500
+
+
+class DeliveryFailure(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message[:MAX_ERROR_LENGTH])
+        self.message = message[:MAX_ERROR_LENGTH]
+
+
+class TransientFailure(DeliveryFailure):
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(DeliveryFailure):
+    pass
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert to send by one channel, to `recipient` (an email address or a webhook URL)."""
+
+    delivery_id: int
+    event_id: int
+    type: AlertEventType
+    title: str
+    text: str
+    severity: AlertSeverity
+    entity_name: str
+    project_name: str
+    run_name: str
+    created_at: datetime
+    recipient: str
+
+    @property
+    def run_path(self) -> str:
+        """`entity/project/run`, or empty for an alert not about a run (a test)."""
+        if not self.project_name:
+            return ""
+        return f"{self.entity_name}/{self.project_name}/{self.run_name}"
+
+    @property
+    def link(self) -> str:
+        """Where to look: the run's page, or the alert settings for a test alert."""
+        if not self.project_name:
+            return f"{config.PUBLIC_URL}/settings"
+        parts = (self.entity_name, self.project_name, "runs", self.run_name)
+        return f"{config.PUBLIC_URL}/" + "/".join(quote(p, safe="") for p in parts)
+
+    @property
+    def headline(self) -> str:
+        return f"[{self.severity.value}] {self.title}"
+
+
+class Notifier(Protocol):
+    async def send(self, alert: Alert) -> None:
+        """Send `alert`; raise `TransientFailure` or `PermanentFailure` if it was not."""

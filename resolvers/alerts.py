@@ -1,0 +1,187 @@
+"""Alerts: the viewer's subscriptions, test alerts, and what run trackers report.
+
+Reports (`notifyScriptableRunAlert`, `reportRunState`) are recorded with their
+deliveries in one transaction and answered at once; the dispatcher sends them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.alert import AlertChannel, AlertEventType, AlertSeverity
+from models.alert import AlertEvent as AlertEventModel
+from models.alert import AlertSubscription as AlertSubscriptionModel
+from models.entity import Entity, name_key
+from models.integration import SlackIntegration as SlackIntegrationModel
+from models.user import User
+from notifiers.outbox import raise_alert
+from resolvers.context import Info
+from resolvers.errors import Forbidden, Invalid, LimitExceeded
+from resolvers.validation import Checks, text
+from schema.alert import (
+    AlertEvent,
+    AlertEventPayload,
+    AlertSubscription,
+    NotifyScriptableRunAlertInput,
+    NotifyScriptableRunAlertPayload,
+    ReportRunStateInput,
+    RunState,
+    SendTestAlertInput,
+    SetAlertSubscriptionInput,
+    SetAlertSubscriptionPayload,
+)
+from schema.common import SuccessPayload
+
+MAX_TITLE = 64
+MAX_TEXT = 10_000
+MAX_NAME = 128
+#: Test alerts a user may send a minute: each one is an email or a Slack post.
+MAX_TEST_ALERTS_PER_MINUTE = 5
+
+_RUN_ENDS = {
+    RunState.FINISHED: (AlertEventType.RUN_FINISHED, AlertSeverity.INFO, "finished"),
+    RunState.CRASHED: (AlertEventType.RUN_CRASHED, AlertSeverity.ERROR, "crashed"),
+}
+
+
+async def set_alert_subscription(
+    info: Info, input: SetAlertSubscriptionInput
+) -> SetAlertSubscriptionPayload:
+    account = info.context.viewer
+    if input.event == AlertEventType.TEST:
+        raise Invalid("Test alerts are sent on request and cannot be subscribed to.", field="event")
+    if (
+        input.enabled
+        and input.channel == AlertChannel.SLACK
+        and not await SlackIntegrationModel.exists(user_id=account.id)
+    ):
+        raise Invalid("Connect Slack before turning on Slack alerts.", field="channel")
+    key: dict[str, Any] = {"user_id": account.id, "event": input.event, "channel": input.channel}
+    async with in_transaction():
+        if not await AlertSubscriptionModel.filter(**key).update(enabled=input.enabled):
+            try:
+                async with in_transaction():  # a savepoint: a concurrent insert may win
+                    await AlertSubscriptionModel.create(**key, enabled=input.enabled)
+            except IntegrityError:
+                await AlertSubscriptionModel.filter(**key).update(enabled=input.enabled)
+        row = await AlertSubscriptionModel.get(**key)
+    return SetAlertSubscriptionPayload(alert_subscription=AlertSubscription.from_model(row))
+
+
+async def send_test_alert(info: Info, input: SendTestAlertInput) -> AlertEventPayload:
+    account = info.context.viewer
+    connected = [AlertChannel.EMAIL] if account.email else []
+    if await SlackIntegrationModel.exists(user_id=account.id):
+        connected.append(AlertChannel.SLACK)
+    if input.channel is not None and input.channel not in connected:
+        if input.channel == AlertChannel.SLACK:
+            raise Invalid("Connect Slack before sending a test alert to it.", field="channel")
+        raise Invalid("Your account has no email address to send to.", field="channel")
+    if not connected:
+        raise Invalid("Add an email address or connect Slack first.", field="channel")
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    recent = await AlertEventModel.filter(
+        user_id=account.id, type=AlertEventType.TEST, created_at__gte=since
+    ).count()
+    if recent >= MAX_TEST_ALERTS_PER_MINUTE:
+        raise LimitExceeded(
+            f"At most {MAX_TEST_ALERTS_PER_MINUTE} test alerts a minute; try again shortly."
+        )
+    channels = [input.channel] if input.channel is not None else connected
+    names = " and ".join("email" if c == AlertChannel.EMAIL else "Slack" for c in channels)
+    event = await raise_alert(
+        account,
+        type=AlertEventType.TEST,
+        title="Test alert",
+        text=f"This is a test alert. If you can read it, your alerts reach you by {names}.",
+        severity=AlertSeverity.INFO,
+        entity_name=account.username,
+        channels=channels,
+    )
+    return AlertEventPayload(alert_event=AlertEvent.from_model(event))
+
+
+async def notify_scriptable_run_alert(
+    info: Info, input: NotifyScriptableRunAlertInput
+) -> NotifyScriptableRunAlertPayload:
+    """What `wandb.alert()` sends: an alert raised by the run itself."""
+    account = info.context.viewer
+    entity_name = await _run_entity(account, input.entity_name)
+    checks = Checks()
+    title = checks.run(
+        text, input.title, field="title", label="Title", min_length=1, max_length=MAX_TITLE
+    )
+    body = checks.run(
+        text, input.text, field="text", label="Text", max_length=MAX_TEXT, multiline=True
+    )
+    project_name, run_name = _run_names(checks, input.project_name, input.run_name)
+    checks.done()
+    await raise_alert(
+        account,
+        type=AlertEventType.SCRIPTABLE,
+        title=title or "",
+        text=body or "",
+        severity=input.severity or AlertSeverity.INFO,
+        entity_name=entity_name,
+        project_name=project_name,
+        run_name=run_name,
+        wait_duration_ms=input.wait_duration,
+    )
+    return NotifyScriptableRunAlertPayload(
+        success=True, client_mutation_id=input.client_mutation_id
+    )
+
+
+async def report_run_state(info: Info, input: ReportRunStateInput) -> SuccessPayload:
+    """What a run tracker sends when a run ends."""
+    account = info.context.viewer
+    entity_name = await _run_entity(account, input.entity_name)
+    checks = Checks()
+    project_name, run_name = _run_names(checks, input.project_name, input.run_name)
+    checks.done()
+    type, severity, verb = _RUN_ENDS[input.state]
+    await raise_alert(
+        account,
+        type=type,
+        title=f"Run {verb}",
+        text=f"Run {run_name} of {entity_name}/{project_name} {verb}.",
+        severity=severity,
+        entity_name=entity_name,
+        project_name=project_name,
+        run_name=run_name,
+    )
+    return SuccessPayload(success=True)
+
+
+async def _run_entity(account: User, entity_name: str) -> str:
+    """The entity's name as registered, if the caller may report runs of it."""
+    key = name_key(entity_name.strip())
+    if key == name_key(account.username):
+        return account.username
+    if 0 < len(key) <= 64:
+        entity = await Entity.filter(
+            name_key=key,
+            is_team=True,
+            team__members__user_id=account.id,
+        ).first()
+        if entity is not None:
+            return entity.name
+    # The same answer for a team that does not exist and one the caller is not
+    # in: a run tracker's key must not reveal which team names exist.
+    raise Forbidden(
+        f"You may not report runs of '{entity_name}': it is not you or a team of yours."
+    )
+
+
+def _run_names(checks: Checks, project: str, run: str) -> tuple[str, str]:
+    project_name = checks.run(
+        text, project, field="projectName", label="Project name", min_length=1, max_length=MAX_NAME
+    )
+    run_name = checks.run(
+        text, run, field="runName", label="Run name", min_length=1, max_length=MAX_NAME
+    )
+    return project_name or "", run_name or ""

@@ -1,0 +1,93 @@
+"""The viewer's Slack connection: start the OAuth flow, complete it, remove it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from auth import oauth, slack
+from auth.sealing import seal
+from models.alert import AlertChannel, AlertSubscription
+from models.integration import OAuthProvider
+from models.integration import SlackIntegration as SlackIntegrationModel
+from resolvers.context import Info
+from resolvers.errors import Invalid, Unavailable
+from schema.alert import ConnectSlackPayload, SlackIntegration
+from schema.common import SuccessPayload
+from schema.connect import (
+    CompleteConnectInput,
+    DisconnectInput,
+    StartConnectInput,
+    StartConnectPayload,
+)
+
+
+def _require_configured() -> None:
+    try:
+        slack.require_configured()
+    except slack.SlackNotConfigured as missing:
+        raise Unavailable(str(missing)) from None
+
+
+async def start_slack_connect(info: Info, input: StartConnectInput) -> StartConnectPayload:
+    _require_configured()
+    try:
+        redirect_uri = oauth.allowed_redirect(input.redirect_uri)
+    except oauth.RedirectNotAllowed as refused:
+        raise Invalid(str(refused), field="redirectUri") from None
+    async with in_transaction():
+        state = await oauth.start(info.context.viewer, OAuthProvider.SLACK, redirect_uri)
+    return StartConnectPayload(authorize_url=slack.authorize_url(state, redirect_uri))
+
+
+async def connect_slack(info: Info, input: CompleteConnectInput) -> ConnectSlackPayload:
+    _require_configured()
+    account = info.context.viewer
+    if not input.code.strip() or len(input.code) > 1024:
+        raise Invalid("The code from Slack is missing or malformed.", field="code")
+    # The state is spent before Slack is asked, and stays spent if Slack refuses:
+    # a state is good for one try, as the code it came with is.
+    try:
+        flow = await oauth.consume(account, OAuthProvider.SLACK, input.state)
+    except oauth.InvalidState as invalid:
+        raise Invalid(str(invalid), field="state") from None
+    # No transaction is held while Slack answers: nothing is written until it has.
+    try:
+        grant = await slack.exchange_code(input.code, flow.redirect_uri)
+    except slack.SlackConnectError as failure:
+        raise Unavailable(f"Slack was not connected: {failure}") from None
+    fields: dict[str, Any] = {
+        "team_name": grant.team_name,
+        "channel_name": grant.channel_name,
+        "webhook_url_sealed": seal(grant.webhook_url),
+    }
+    async with in_transaction():
+        # One connection per user: connecting again replaces the webhook.
+        updated = await SlackIntegrationModel.filter(user_id=account.id).update(
+            **fields, connected_at=datetime.now(UTC)
+        )
+        if not updated:
+            try:
+                async with in_transaction():  # a savepoint: a concurrent connect may win
+                    await SlackIntegrationModel.create(user_id=account.id, **fields)
+            except IntegrityError:
+                await SlackIntegrationModel.filter(user_id=account.id).update(
+                    **fields, connected_at=datetime.now(UTC)
+                )
+        integration = await SlackIntegrationModel.get(user_id=account.id)
+    return ConnectSlackPayload(slack_integration=SlackIntegration.from_model(integration))
+
+
+async def disconnect_slack(info: Info, input: DisconnectInput) -> SuccessPayload:
+    """Forget the webhook and turn Slack alerts off; deliveries still queued for Slack
+    then fail, as there is nowhere left to send them."""
+    account = info.context.viewer
+    async with in_transaction():
+        await SlackIntegrationModel.filter(user_id=account.id).delete()
+        await AlertSubscription.filter(user_id=account.id, channel=AlertChannel.SLACK).update(
+            enabled=False
+        )
+    return SuccessPayload(success=True)

@@ -1,0 +1,238 @@
+"""Alerts: subscriptions, events with their deliveries, the Slack connection, ingestion."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from models import alert as models
+from models.integration import SlackIntegration as SlackIntegrationModel
+from resolvers.context import Info
+from resolvers.errors import BadUserInput
+from schema.common import UserError
+from schema.scalars import Duration
+
+strawberry.enum(
+    models.AlertEventType,
+    name="AlertEventType",
+    description="What an alert is about. TEST is a test alert; it cannot be subscribed to.",
+)
+strawberry.enum(models.AlertChannel, name="AlertChannel")
+strawberry.enum(models.AlertSeverity, name="AlertSeverity")
+strawberry.enum(
+    models.DeliveryStatus,
+    name="DeliveryStatus",
+    description=(
+        "SUPPRESSED: not sent, as an alert with the same title for the same run was sent "
+        "within its waitDuration."
+    ),
+)
+
+
+@strawberry.enum
+class RunState(Enum):
+    FINISHED = "FINISHED"
+    CRASHED = "CRASHED"
+
+
+MAX_PAGE = 100
+_CURSOR_PREFIX = "AlertEvent:"
+
+
+@strawberry.type
+class AlertSubscription:
+    id: strawberry.ID
+    event: models.AlertEventType
+    channel: models.AlertChannel
+    enabled: bool
+
+    @classmethod
+    def from_model(cls, row: models.AlertSubscription) -> AlertSubscription:
+        return cls(
+            id=strawberry.ID(str(row.id)), event=row.event, channel=row.channel, enabled=row.enabled
+        )
+
+
+@strawberry.type
+class AlertDelivery:
+    channel: models.AlertChannel
+    status: models.DeliveryStatus
+    attempts: int
+    last_error: str | None
+    delivered_at: datetime | None
+
+    @classmethod
+    def from_model(cls, row: models.AlertDelivery) -> AlertDelivery:
+        return cls(
+            channel=row.channel,
+            status=row.status,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            delivered_at=row.delivered_at,
+        )
+
+
+@strawberry.type
+class AlertEvent:
+    id: strawberry.ID
+    type: models.AlertEventType
+    title: str
+    text: str
+    severity: models.AlertSeverity
+    entity_name: str
+    project_name: str
+    run_name: str
+    created_at: datetime
+    event_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.AlertEvent) -> AlertEvent:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            type=row.type,
+            title=row.title,
+            text=row.text,
+            severity=row.severity,
+            entity_name=row.entity_name,
+            project_name=row.project_name,
+            run_name=row.run_name,
+            created_at=row.created_at,
+            event_id=row.id,
+        )
+
+    @strawberry.field
+    async def deliveries(self, info: Info) -> list[AlertDelivery]:
+        rows = await info.context.loaders.alert_deliveries_by_event_id.load(self.event_id)
+        return [AlertDelivery.from_model(d) for d in rows]
+
+
+@strawberry.type
+class AlertEventEdge:
+    cursor: str
+    node: AlertEvent
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class AlertEventConnection:
+    edges: list[AlertEventEdge]
+    page_info: PageInfo
+
+
+def encode_cursor(event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{event_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        decoded = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        decoded = ""
+    number = decoded.removeprefix(_CURSOR_PREFIX)
+    if not decoded.startswith(_CURSOR_PREFIX) or not number.isdigit() or len(number) > 18:
+        raise BadUserInput("`after` is not a cursor this server gave out.")
+    return int(number)
+
+
+async def load_alert_events(
+    info: Info, user_id: int, first: int, after: str | None
+) -> AlertEventConnection:
+    if not 0 <= first <= MAX_PAGE:
+        raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE}.")
+    before_id = decode_cursor(after) if after is not None else None
+    rows, more = await info.context.loaders.alert_event_page.load((user_id, first, before_id))
+    edges = [
+        AlertEventEdge(cursor=encode_cursor(r.id), node=AlertEvent.from_model(r)) for r in rows
+    ]
+    end_cursor = edges[-1].cursor if edges else None
+    return AlertEventConnection(
+        edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=end_cursor)
+    )
+
+
+@strawberry.type
+class SlackIntegration:
+    team_name: str
+    channel_name: str
+    connected_at: datetime
+
+    @classmethod
+    def from_model(cls, row: SlackIntegrationModel) -> SlackIntegration:
+        return cls(
+            team_name=row.team_name, channel_name=row.channel_name, connected_at=row.connected_at
+        )
+
+
+@strawberry.input
+class SetAlertSubscriptionInput:
+    event: models.AlertEventType
+    channel: models.AlertChannel
+    enabled: bool
+
+
+@strawberry.type
+class SetAlertSubscriptionPayload:
+    alert_subscription: AlertSubscription | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ConnectSlackPayload:
+    slack_integration: SlackIntegration | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class SendTestAlertInput:
+    channel: models.AlertChannel | None = strawberry.field(
+        default=None, description="One channel, or every connected channel when absent."
+    )
+
+
+@strawberry.type
+class AlertEventPayload:
+    alert_event: AlertEvent | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class NotifyScriptableRunAlertInput:
+    entity_name: str
+    project_name: str
+    run_name: str
+    title: str
+    text: str
+    severity: models.AlertSeverity | None = models.AlertSeverity.INFO
+    wait_duration: Duration | None = strawberry.field(
+        default=None,
+        description=(
+            "Another alert with the same title for the same run is not sent again "
+            "within this many milliseconds."
+        ),
+    )
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class NotifyScriptableRunAlertPayload:
+    success: bool = False
+    client_mutation_id: str | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ReportRunStateInput:
+    entity_name: str
+    project_name: str
+    run_name: str
+    state: RunState
+    client_mutation_id: str | None = None
