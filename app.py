@@ -27,9 +27,9 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 import config
-from auth.backend import SignedInUser, TokenOrKeyBackend, user_for_authorization
+from auth.backend import SignedInUser, TokenOrKeyBackend, authorize
 from auth.errors import InvalidCredentials
-from notifiers import dispatcher
+from notifiers import bus, dispatcher, hooks
 from resolvers.context import Context
 from schema import schema
 
@@ -118,11 +118,14 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
-        user = request.scope.get("user")
+        signed_in = request.scope.get("user")
+        if not isinstance(signed_in, SignedInUser):
+            return Context(request=request, response=response, user=None)
         return Context(
             request=request,
             response=response,
-            user=user.user if isinstance(user, SignedInUser) else None,
+            user=signed_in.user,
+            credentials_expire_at=signed_in.expires_at,
         )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
@@ -135,10 +138,12 @@ class GraphQLApp(GraphQL[Context, None]):
                 raise InvalidCredentials(
                     "Send {'Authorization': 'Bearer <token>'} in the connection_init payload."
                 )
-            context.user = await user_for_authorization(value)
+            authorization = await authorize(value)
         except InvalidCredentials as refused:
             context.request.state.rejection = str(refused)
             raise ConnectionRejectionError from None
+        context.user = authorization.user
+        context.credentials_expire_at = authorization.expires_at
         return None
 
 
@@ -181,7 +186,9 @@ def create_app(*, init_orm: bool = True) -> Starlette:
         async with contextlib.AsyncExitStack() as stack:
             if init_orm:
                 await stack.enter_async_context(RegisterTortoise(app, config=config.TORTOISE_ORM))
-            # Sends the alert outbox until shutdown; stopped before the ORM closes.
+            # The alert bus, then the outbox worker: stopped in reverse, before the ORM.
+            await stack.enter_async_context(bus.running(bus.create_bus()))
+            stack.push_async_callback(hooks.drain)  # publications under way finish first
             await stack.enter_async_context(dispatcher.running())
             yield
 

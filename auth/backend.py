@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 
 from starlette.authentication import (
     AuthCredentials,
@@ -22,8 +23,9 @@ from models.user import User
 class SignedInUser(BaseUser):
     """The account behind a request's credentials."""
 
-    def __init__(self, user: User) -> None:
-        self.user = user
+    def __init__(self, authorization: Authorization) -> None:
+        self.user = authorization.user
+        self.expires_at = authorization.expires_at
 
     @property
     def is_authenticated(self) -> bool:
@@ -38,14 +40,22 @@ class SignedInUser(BaseUser):
         return str(self.user.id)
 
 
-async def user_for_authorization(value: str) -> User:
+@dataclass(frozen=True)
+class Authorization:
+    user: User
+    #: Unix time at which the credentials expire; None for an API key.
+    expires_at: float | None
+
+
+async def authorize(value: str) -> Authorization:
     """The account an `Authorization` value names; `InvalidCredentials` otherwise."""
     scheme, _, credentials = value.strip().partition(" ")
     credentials = credentials.strip()
     if scheme.lower() == "bearer" and credentials:
-        return await user_for_claims(verify_token(credentials))
+        claims = verify_token(credentials)
+        return Authorization(await user_for_claims(claims), claims.expires_at)
     if scheme.lower() == "basic" and credentials:
-        return await user_for_key(_api_key_from_basic(credentials))
+        return Authorization(await user_for_key(_api_key_from_basic(credentials)), None)
     raise InvalidCredentials(
         "The Authorization header must be 'Bearer <token>' or 'Basic base64(api:<API key>)'."
     )
@@ -67,5 +77,5 @@ class TokenOrKeyBackend(AuthenticationBackend):
         value = conn.headers.get("authorization")
         if not value:
             return None
-        user = await user_for_authorization(value)
-        return AuthCredentials(["authenticated"]), SignedInUser(user)
+        authorization = await authorize(value)
+        return AuthCredentials(["authenticated"]), SignedInUser(authorization)

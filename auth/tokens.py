@@ -31,6 +31,8 @@ class Claims:
     email: str
     name: str
     issued_at: float | None
+    #: When the token stops being valid (a live connection ends then too).
+    expires_at: float | None = None
 
 
 def _key_for(algorithm: str) -> str:
@@ -93,6 +95,7 @@ def _claims(claims: dict[str, Any]) -> Claims:
         email=email[:320] if isinstance(email, str) else "",
         name=name[:128] if isinstance(name, str) else username,
         issued_at=float(issued_at) if issued_at is not None else None,
+        expires_at=float(claims["exp"]),
     )
 
 

@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,12 +55,17 @@ class SubscriberTooSlow(BusError):
         )
 
 
+RAISED = "RAISED"
+DELIVERY = "DELIVERY"
+
+
 @dataclass(frozen=True)
 class Notice:
-    """An alert event of `user_id` was raised or its deliveries changed."""
+    """An alert event of `user_id` was raised, or (DELIVERY) its deliveries changed."""
 
     user_id: int
     event_id: int
+    kind: str = RAISED
     #: Shared by every local subscriber of this one notice: work done for the
     #: event (loading it) is done once per process, not once per subscriber.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -130,8 +135,8 @@ class Bus:
         raise NotImplementedError
 
     @contextlib.contextmanager
-    def subscribe(self, user_id: int, *, max_pending: int = MAX_PENDING) -> Iterator[Subscription]:
-        subscription = Subscription(self, user_id, max_pending)
+    def subscribe(self, user_id: int, *, max_pending: int | None = None) -> Iterator[Subscription]:
+        subscription = Subscription(self, user_id, max_pending or MAX_PENDING)
         self._subscriptions.setdefault(user_id, set()).add(subscription)
         try:
             yield subscription
@@ -146,10 +151,10 @@ class Bus:
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._subscriptions.values())
 
-    def dispatch(self, user_id: int, event_id: int) -> None:
+    def dispatch(self, user_id: int, event_id: int, kind: str = RAISED) -> None:
         listeners = self._subscriptions.get(user_id)
         if listeners:
-            notice = Notice(user_id, event_id)
+            notice = Notice(user_id, event_id, kind)
             for subscription in tuple(listeners):
                 subscription.offer(notice)
 
@@ -163,7 +168,7 @@ class LocalBus(Bus):
     """Notices reach the subscribers of this process only."""
 
     async def publish(self, notice: Notice) -> None:
-        self.dispatch(notice.user_id, notice.event_id)
+        self.dispatch(notice.user_id, notice.event_id, notice.kind)
 
 
 class RedisBus(Bus):
@@ -211,7 +216,7 @@ class RedisBus(Bus):
     async def publish(self, notice: Notice) -> None:
         if self._client is None:
             raise BusError("The bus is not started.")
-        message = json.dumps({"u": notice.user_id, "e": notice.event_id})
+        message = json.dumps({"u": notice.user_id, "e": notice.event_id, "k": notice.kind})
         try:
             if self._missed_publish:
                 await self._client.publish(self.channel, RESYNC_MESSAGE)
@@ -222,7 +227,7 @@ class RedisBus(Bus):
             # every process is told to resynchronise as soon as Redis is back.
             logger.warning("Could not publish alert %s to Redis", notice.event_id)
             self._missed_publish = True
-            self.dispatch(notice.user_id, notice.event_id)
+            self.dispatch(notice.user_id, notice.event_id, notice.kind)
 
     async def _read_forever(self) -> None:
         delay = RECONNECT_BASE_SECONDS
@@ -267,7 +272,8 @@ class RedisBus(Bus):
             if body.get("resync"):
                 self.resync_all()
                 return
-            self.dispatch(int(body["u"]), int(body["e"]))
+            kind = DELIVERY if body.get("k") == DELIVERY else RAISED
+            self.dispatch(int(body["u"]), int(body["e"]), kind)
         except (TypeError, ValueError, KeyError):
             logger.warning("Ignored a malformed message on %s", self.channel)
 
@@ -281,11 +287,18 @@ def create_bus() -> Bus:
     return LocalBus()
 
 
-def install(bus: Bus) -> None:
-    """Make `bus` the process's bus (the app's lifespan does this)."""
-    global _bus
-    _bus = bus
-
-
 def current() -> Bus:
     return _bus
+
+
+@contextlib.asynccontextmanager
+async def running(bus: Bus) -> AsyncIterator[Bus]:
+    """Start `bus` and make it the process's bus until the block ends (the app's lifespan)."""
+    global _bus
+    previous, _bus = _bus, bus
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.stop()
+        _bus = previous

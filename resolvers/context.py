@@ -23,6 +23,8 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     #: A WebSocket's `connection_init` payload, set by Strawberry.
     connection_params: dict[str, object] | None = None
+    #: Unix time at which the caller's token expires (None: an API key, or anonymous).
+    credentials_expire_at: float | None = None
 
     @property
     def viewer(self) -> User:

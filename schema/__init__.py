@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
@@ -20,8 +21,9 @@ from strawberry.types import ExecutionContext
 
 import config
 from auth.permissions import IsAdmin, IsAuthenticated
-from resolvers import alerts, api_keys, beta, slack, teams, user
+from resolvers import alerts, api_keys, beta, live, slack, teams, user
 from schema.alert import (
+    AlertEvent,
     AlertEventPayload,
     ConnectSlackPayload,
     NotifyScriptableRunAlertPayload,
@@ -106,6 +108,19 @@ class Mutation:
     delete_api_key: SuccessPayload = mutation(api_keys.delete_api_key)
 
 
+@strawberry.type
+class Subscription:
+    alert_events: AsyncGenerator[AlertEvent, None] = strawberry.subscription(
+        resolver=live.alert_events,
+        permission_classes=[IsAuthenticated],
+        description=(
+            "The viewer's alert events as they are raised. With `after` (an AlertEvent id), "
+            "the events after it are replayed first, with no gap and no repeat. An event is "
+            "sent again, with its new `deliveries`, each time one of them is delivered or fails."
+        ),
+    )
+
+
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -137,6 +152,7 @@ def _extensions() -> list[Any]:
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=_extensions(),
     config=StrawberryConfig(scalar_map=SCALARS),
 )

@@ -88,9 +88,14 @@ class AlertEvent:
     run_name: str
     created_at: datetime
     event_id: strawberry.Private[int]
+    #: Deliveries read together with the event (live subscriptions), so that no
+    #: loader outlives the event it was made for.
+    preloaded_deliveries: strawberry.Private[list[models.AlertDelivery] | None] = None
 
     @classmethod
-    def from_model(cls, row: models.AlertEvent) -> AlertEvent:
+    def from_model(
+        cls, row: models.AlertEvent, deliveries: list[models.AlertDelivery] | None = None
+    ) -> AlertEvent:
         return cls(
             id=strawberry.ID(str(row.id)),
             type=row.type,
@@ -102,11 +107,14 @@ class AlertEvent:
             run_name=row.run_name,
             created_at=row.created_at,
             event_id=row.id,
+            preloaded_deliveries=deliveries,
         )
 
     @strawberry.field
     async def deliveries(self, info: Info) -> list[AlertDelivery]:
-        rows = await info.context.loaders.alert_deliveries_by_event_id.load(self.event_id)
+        rows = self.preloaded_deliveries
+        if rows is None:
+            rows = await info.context.loaders.alert_deliveries_by_event_id.load(self.event_id)
         return [AlertDelivery.from_model(d) for d in rows]
 
 

@@ -1,9 +1,10 @@
 """The schema's guards: every error leaves with a code, and internal ones leave masked.
 
-Errors before execution (syntax, validation, a variable of the wrong type) are
-the client's and keep their message. Errors during execution keep theirs only
-when raised as a `PublicError`; anything else is an internal failure: logged
-here with its traceback, and sent as "Internal server error." and nothing more.
+Errors of the document or its variables (syntax, validation, coercion) are the
+client's and keep their message, and so do the `PublicError`s resolvers raise.
+Anything else raised while executing, a subscription's events included, is an
+internal failure: logged here with its traceback, and sent as "Internal server
+error." and nothing more.
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ INTERNAL_MESSAGE = "Internal server error."
 
 
 def is_internal(error: GraphQLError) -> bool:
-    if error.path is None:
-        return False
+    """An error that no one meant the client to read: raised by our code, or a
+    library's, as anything but a GraphQLError. graphql-core's own errors (syntax,
+    validation, variable coercion) and our `PublicError`s are meant to be read."""
     original = error.original_error
-    if original is None:
-        return False
-    return not (isinstance(original, GraphQLError) and (original.extensions or {}).get("code"))
+    return original is not None and not isinstance(original, GraphQLError)
 
 
 def log_internal(errors: list[GraphQLError], context: ExecutionContext | None) -> None:
