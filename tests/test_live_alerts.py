@@ -35,7 +35,7 @@ async def quiet_alert(user, title: str, text: str = "t") -> int:
         severity=AlertSeverity.INFO,
         channels=[],
     )
-    return event.id
+    return int(event.id)
 
 
 @pytest.fixture

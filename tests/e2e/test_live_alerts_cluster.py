@@ -27,15 +27,20 @@ pytestmark = [
 
 TOKEN = issue_token("carol", ttl_seconds=3600)
 AUTHORIZATION = f"Bearer {TOKEN}"
-QUIET = """mutation { setAlertSubscription(input: {event: SCRIPTABLE, channel: EMAIL, enabled: false})
-  { errors { code } } }"""
+QUIET = """mutation {
+  setAlertSubscription(input: {event: SCRIPTABLE, channel: EMAIL, enabled: false}) {
+    errors { code }
+  }
+}"""
 NOTIFY = """mutation($title: String!) {
   notifyScriptableRunAlert(input: {entityName: "carol", projectName: "p", runName: "r",
     title: $title, text: "t"}) { success errors { code } }
 }"""
 
 
-async def graphql(server: ServerProcess, query: str, variables: dict | None = None) -> dict:
+async def graphql(
+    server: ServerProcess, query: str, variables: dict[str, object] | None = None
+) -> dict[str, object]:
     async with (
         aiohttp.ClientSession(headers={"Authorization": AUTHORIZATION}) as http,
         http.post(f"{server.url}/graphql", json={"query": query, "variables": variables}) as r,
