@@ -15,7 +15,11 @@ from strawberry.dataloader import DataLoader
 
 from models.api_key import ApiKey
 from models.entity import Entity
+from models.integration import GithubIntegration
+from models.storage import StorageProjectCounter
 from models.team import TeamMember
+from resolvers import storage_ledger
+from resolvers.storage_ledger import StorageTotals
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -52,6 +56,13 @@ async def _team_entities_by_user_id(user_ids: list[int]) -> list[list[Entity]]:
     return [[m.team.entity for m in group] for group in grouped]
 
 
+async def _github_integrations_by_user_id(
+    user_ids: list[int],
+) -> list[GithubIntegration | None]:
+    found = await GithubIntegration.filter(user_id__in=user_ids)
+    return one_per_key(user_ids, found, lambda g: g.user_id)
+
+
 class Loaders:
     """The loaders of one request; each is made on first use."""
 
@@ -67,3 +78,19 @@ class Loaders:
     def team_entities_by_user_id(self) -> DataLoader[int, list[Entity]]:
         """The team entities a user belongs to, by name."""
         return DataLoader(_team_entities_by_user_id)
+
+    @cached_property
+    def github_integration_by_user_id(self) -> DataLoader[int, GithubIntegration | None]:
+        return DataLoader(_github_integrations_by_user_id)
+
+    @cached_property
+    def storage_totals_by_entity_id(self) -> DataLoader[int, StorageTotals | None]:
+        """Storage usage of any entity (a user's or a team's), from its counters."""
+        return DataLoader(storage_ledger.totals_by_entity_id)
+
+    @cached_property
+    def largest_projects_by_entity_id(
+        self,
+    ) -> DataLoader[tuple[int, int], list[StorageProjectCounter]]:
+        """Keyed by (entity id, how many): the largest projects first."""
+        return DataLoader(storage_ledger.largest_projects)

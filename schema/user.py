@@ -13,6 +13,8 @@ from models.entity import Entity as EntityModel
 from resolvers.context import Info
 from schema.api_key import ApiKey
 from schema.common import UserError
+from schema.github import GithubIntegration, load_github_integration
+from schema.storage import StorageUsage, load_storage_usage
 
 strawberry.enum(user_models.Privacy, name="ProjectPrivacy")
 
@@ -124,6 +126,14 @@ class User:
     async def api_keys(self, info: Info) -> list[ApiKey]:
         keys = await info.context.loaders.api_keys_by_user_id.load(self.model.id)
         return [ApiKey.from_model(k) for k in keys]
+
+    @strawberry.field
+    async def github_integration(self, info: Info) -> GithubIntegration | None:
+        return await load_github_integration(info, self.model.id)
+
+    @strawberry.field
+    async def storage_usage(self, info: Info) -> StorageUsage:
+        return await load_storage_usage(info, self.model.entity_id)
 
 
 @strawberry.input
