@@ -82,7 +82,8 @@ async def _find(user_id: int) -> Doomed:
     other_admins: dict[int, int] = defaultdict(int)
     counted: list[tuple[int, str, int]] = []
     if team_ids:
-        await Team.filter(id__in=team_ids).select_for_update().values_list("id")
+        # A whole-row query: values_list() would drop the FOR UPDATE.
+        await Team.filter(id__in=team_ids).select_for_update()
         counted = (
             await TeamMember.filter(team_id__in=team_ids)
             .exclude(user_id=user_id)

@@ -35,8 +35,9 @@ MAX_LIMIT_BYTES = 10**18
 
 async def storage_usage(info: Info, entity_id: int) -> StorageUsage:
     """The usage of any entity as of now, after this request's own writes."""
+    # Two mutations in one request share loaders: forget what the first one read.
     loaders = info.context.loaders
-    loaders.storage_totals_by_entity_id.clear(entity_id)
+    loaders.storage_totals_by_entity_id.clear_all()
     loaders.largest_projects_by_entity_id.clear_all()
     return await load_storage_usage(info, entity_id)
 

@@ -61,7 +61,8 @@ async def _lock_entity(entity_id: int) -> None:
     # Writers of one entity's storage take turns (PostgreSQL row lock, SQLite's
     # single writer), so no two of them compute a counter delta from the same
     # rows. Readers are not blocked.
-    await Entity.filter(id=entity_id).select_for_update(no_key=True).values_list("id")
+    # (A values_list() query would drop the FOR UPDATE: fetch the row.)
+    await Entity.filter(id=entity_id).select_for_update(no_key=True).first()
 
 
 async def _existing(entity_id: int, project: str, hashes: Sequence[str]) -> list[StoredFile]:
