@@ -107,6 +107,9 @@ async def _find(user_id: int) -> Doomed:
             f"other members: make another member an admin, or remove them, first."
         )
     alone = [m.team for m in memberships if not others[m.team_id]]
+    # The storage writers' lock: a file report waiting on it finds the entity gone.
+    entity_ids = [user.entity_id, *(team.entity_id for team in alone)]
+    await Entity.filter(id__in=entity_ids).select_for_update(no_key=True)
     github = await GithubIntegration.filter(user_id=user_id).first()
     return Doomed(
         user_id=user_id,

@@ -31,12 +31,12 @@ _USER_ERRORS = frozenset({"bad_verification_code", "access_denied"})
 _REVOKE_BY_HAND = "Revoke it at https://github.com/settings/applications."
 
 
-def _require_app(*, secret: bool) -> None:
+def _require_app() -> None:
     missing = [
         name
         for name, value in (
             ("GITHUB_CLIENT_ID", config.GITHUB_CLIENT_ID),
-            ("GITHUB_CLIENT_SECRET", config.GITHUB_CLIENT_SECRET if secret else "set"),
+            ("GITHUB_CLIENT_SECRET", config.GITHUB_CLIENT_SECRET),
         )
         if not value
     ]
@@ -48,7 +48,7 @@ def _require_app(*, secret: bool) -> None:
 
 
 async def start_github_connect(info: Info, input: StartConnectInput) -> StartConnectPayload:
-    _require_app(secret=False)
+    _require_app()
     try:
         redirect_uri = oauth.allowed_redirect(input.redirect_uri)
     except oauth.RedirectNotAllowed as refused:
@@ -59,7 +59,7 @@ async def start_github_connect(info: Info, input: StartConnectInput) -> StartCon
 
 
 async def connect_github(info: Info, input: CompleteConnectInput) -> ConnectGithubPayload:
-    _require_app(secret=True)
+    _require_app()
     account = info.context.viewer
     code = text(input.code, field="code", label="The code", min_length=1, max_length=512)
     try:
@@ -111,7 +111,7 @@ async def revoke_removed_grant(token_sealed: str) -> DomainError | None:
     and a grant GitHub did not revoke is reported, not hidden.
     """
     try:
-        _require_app(secret=True)
+        _require_app()
         await github.revoke_grant(unseal(token_sealed))
     except Unavailable as missing:
         reason = missing.message

@@ -24,6 +24,7 @@ from models.storage import (
     StoredFile,
 )
 from models.user import User
+from resolvers.errors import NotFound
 
 #: Rows per statement: far below SQLite's and PostgreSQL's parameter limits.
 BATCH = 500
@@ -58,11 +59,17 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 async def _lock_entity(entity_id: int) -> None:
-    # Writers of one entity's storage take turns (PostgreSQL row lock, SQLite's
-    # single writer), so no two of them compute a counter delta from the same
-    # rows. Readers are not blocked.
-    # (A values_list() query would drop the FOR UPDATE: fetch the row.)
-    await Entity.filter(id=entity_id).select_for_update(no_key=True).first()
+    """Wait for the entity's turn; `NotFound` if it was deleted meanwhile.
+
+    Writers of one entity's storage take turns (a PostgreSQL row lock, SQLite's
+    single writer), so no two of them compute a counter delta from the same
+    rows, and none writes for an account or team whose deletion got there first.
+    Readers are not blocked.
+    """
+    # A whole-row query: values_list() would drop the FOR UPDATE.
+    entity = await Entity.filter(id=entity_id).select_for_update(no_key=True).first()
+    if entity is None or entity.deleted_at is not None:
+        raise NotFound("This account or team no longer exists.", field="entityName")
 
 
 async def _existing(entity_id: int, project: str, hashes: Sequence[str]) -> list[StoredFile]:

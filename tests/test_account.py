@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from dataclasses import dataclass
@@ -316,3 +317,21 @@ async def test_shared_photo_file_stays_for_the_other_user(api):
     await api.signed_in(alice).execute(DELETE_ACCOUNT, {"confirm": "alice"})
 
     assert (Path(config.MEDIA_ROOT) / stored.file_name).exists()
+
+
+async def test_reports_racing_the_deletion_leave_no_files(api, github):
+    world = await build_world(api)
+    tracker = api.signed_in(basic(world.alice_key))
+    reports = [{"path": f"f{i}", "category": "MEDIA", "sizeBytes": i} for i in range(200)]
+
+    async def report(entity: str) -> None:
+        await tracker.post(RECORD, {"entity": entity, "files": reports})
+
+    await asyncio.gather(
+        *(report(entity) for entity in ("alice", "solo") * 3),
+        api.signed_in(world.alice).execute(DELETE_ACCOUNT, {"confirm": "alice"}),
+        *(report(entity) for entity in ("alice", "solo") * 3),
+    )
+
+    doomed = [world.alice.user.entity_id, world.solo.entity_id]
+    assert await rows_referring_to(world.alice.user.id, doomed) == {}

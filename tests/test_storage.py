@@ -3,15 +3,25 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from tortoise.transactions import in_transaction
 
 import config
-from models.storage import StorageCategoryCounter, StorageProjectCounter, StoredFile
+from models.entity import Entity
+from models.storage import (
+    StorageCategory,
+    StorageCategoryCounter,
+    StorageProjectCounter,
+    StoredFile,
+)
 from models.team import TeamRole
 from models.user import User
-from resolvers.storage_ledger import totals_by_entity_id
+from resolvers import storage_ledger
+from resolvers.errors import NotFound
+from resolvers.storage_ledger import FileReport, totals_by_entity_id
 from tests.helpers import GraphQL, count_queries, sign_up
 from tests.rows import make_team
 
@@ -373,3 +383,17 @@ async def test_concurrent_reports_keep_counters_exact(api):
     await asyncio.gather(*(report(size) for size in range(1, 7)), delete(), delete())
 
     await assert_counters_match_files()
+
+
+async def test_no_file_is_recorded_for_an_entity_deleted_meanwhile(db):
+    alice = await sign_up("alice")
+    # What a report sees when it gets the entity's lock after a deletion committed.
+    await Entity.filter(id=alice.user.entity_id).update(deleted_at=datetime.now(UTC))
+
+    with pytest.raises(NotFound):
+        async with in_transaction():
+            await storage_ledger.record(
+                alice.user.entity_id, "p", [FileReport("a", StorageCategory.MEDIA, 1)]
+            )
+
+    assert await StoredFile.all().count() == 0
