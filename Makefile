@@ -44,6 +44,9 @@ format: install ## format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench: install ## run the benchmarks (PostgreSQL when TEST_DATABASE_URL is set), printing ratios
+	$(BIN)/python -m bench.storage_usage
+
 schema: install ## export schema.graphql from the code
 	$(BIN)/python cli.py schema > schema.graphql
 

@@ -85,6 +85,8 @@ GITHUB_CLIENT_ID: str = _env("GITHUB_CLIENT_ID", default="")
 GITHUB_CLIENT_SECRET: str = _env("GITHUB_CLIENT_SECRET", default="")
 GITHUB_URL: str = _env("GITHUB_URL", default="https://github.com").rstrip("/")
 GITHUB_API_URL: str = _env("GITHUB_API_URL", default="https://api.github.com").rstrip("/")
+#: A call to GitHub (token exchange, API, revoke) taking longer than this is given up.
+GITHUB_TIMEOUT_SECONDS: float = _env("GITHUB_TIMEOUT_SECONDS", cast=float, default=10.0)
 
 OAUTH_REDIRECT_URIS: list[str] = list(
     _env(

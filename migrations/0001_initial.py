@@ -80,10 +80,11 @@ class Migration(migrations.Migration):
                 ('entity', fields.ForeignKeyField('models.Entity', source_field='entity_id', db_constraint=True, to_field='id', related_name='stored_files', on_delete=OnDelete.CASCADE)),
                 ('project_name', fields.CharField(max_length=128)),
                 ('path', fields.CharField(max_length=1024)),
+                ('path_hash', fields.CharField(description='SHA-256 of `path`, hex. The unique key uses it because PostgreSQL cannot', max_length=64)),
                 ('category', fields.CharEnumField(description='RUN_FILES: RUN_FILES\nARTIFACTS: ARTIFACTS\nMEDIA: MEDIA', enum_type=StorageCategory, max_length=16)),
                 ('size_bytes', fields.BigIntField()),
             ],
-            options={'table': 'stored_file', 'app': 'models', 'unique_together': (('entity', 'project_name', 'path'),), 'pk_attr': 'id', 'table_description': "A file a run tracker stored for an entity's project."},
+            options={'table': 'stored_file', 'app': 'models', 'unique_together': (('entity', 'project_name', 'path_hash'),), 'pk_attr': 'id', 'table_description': "A file a run tracker stored for an entity's project."},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -25,6 +25,9 @@ class StoredFile(Model):
     )
     project_name = fields.CharField(max_length=128)
     path = fields.CharField(max_length=1024)
+    #: SHA-256 of `path`, hex. The unique key uses it because PostgreSQL cannot
+    #: index 1024 characters of multi-byte text (a btree entry holds 2704 bytes).
+    path_hash = fields.CharField(max_length=64)
     category = fields.CharEnumField(StorageCategory, max_length=16)
     size_bytes = fields.BigIntField()
 
@@ -32,7 +35,7 @@ class StoredFile(Model):
 
     class Meta:
         table = "stored_file"
-        unique_together = (("entity", "project_name", "path"),)
+        unique_together = (("entity", "project_name", "path_hash"),)
 
 
 class StorageCategoryCounter(Model):

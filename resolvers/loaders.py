@@ -17,8 +17,11 @@ from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType
 from models.api_key import ApiKey
 from models.beta import BetaFeature, UserBetaFeature
 from models.entity import Entity
-from models.integration import SlackIntegration
+from models.integration import GithubIntegration, SlackIntegration
+from models.storage import StorageProjectCounter
 from models.team import Organization, TeamMember
+from resolvers import storage_ledger
+from resolvers.storage_ledger import StorageTotals
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -118,6 +121,13 @@ async def _alert_event_pages(keys: list[AlertEventPageKey]) -> list[AlertEventPa
     return pages
 
 
+async def _github_integrations_by_user_id(
+    user_ids: list[int],
+) -> list[GithubIntegration | None]:
+    found = await GithubIntegration.filter(user_id__in=user_ids)
+    return one_per_key(user_ids, found, lambda g: g.user_id)
+
+
 class Loaders:
     """The loaders of one request; each is made on first use."""
 
@@ -180,3 +190,19 @@ class Loaders:
     def alert_event_page(self) -> DataLoader[AlertEventPageKey, AlertEventPage]:
         """A page of a user's events, newest first (by id, which grows with time)."""
         return DataLoader(_alert_event_pages)
+
+    @cached_property
+    def github_integration_by_user_id(self) -> DataLoader[int, GithubIntegration | None]:
+        return DataLoader(_github_integrations_by_user_id)
+
+    @cached_property
+    def storage_totals_by_entity_id(self) -> DataLoader[int, StorageTotals | None]:
+        """Storage usage of any entity (a user's or a team's), from its counters."""
+        return DataLoader(storage_ledger.totals_by_entity_id)
+
+    @cached_property
+    def largest_projects_by_entity_id(
+        self,
+    ) -> DataLoader[tuple[int, int], list[StorageProjectCounter]]:
+        """Keyed by (entity id, how many): the largest projects first."""
+        return DataLoader(storage_ledger.largest_projects)

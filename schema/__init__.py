@@ -21,7 +21,7 @@ from strawberry.types import ExecutionContext
 
 import config
 from auth.permissions import IsAdmin, IsAuthenticated
-from resolvers import alerts, api_keys, beta, live, slack, teams, user
+from resolvers import account, alerts, api_keys, beta, github, live, slack, storage, teams, user
 from schema.alert import (
     AlertEvent,
     AlertEventPayload,
@@ -34,7 +34,9 @@ from schema.beta import BetaFeature, SetBetaFeaturePayload
 from schema.common import SuccessPayload, mutation
 from schema.connect import StartConnectPayload
 from schema.extensions import ParsedDocuments, PublicErrors, log_internal
+from schema.github import ConnectGithubPayload
 from schema.scalars import SCALARS
+from schema.storage import StorageUsagePayload
 from schema.team import CreateTeamPayload, Organization, Team, TeamPayload
 from schema.user import Profile, UpdateProjectDefaultsPayload, UpdateUserPayload, User
 
@@ -106,6 +108,26 @@ class Mutation:
     generate_api_key: GenerateApiKeyPayload = mutation(api_keys.generate_api_key)
     rename_api_key: ApiKeyPayload = mutation(api_keys.rename_api_key)
     delete_api_key: SuccessPayload = mutation(api_keys.delete_api_key)
+
+    start_github_connect: StartConnectPayload = mutation(github.start_github_connect)
+    connect_github: ConnectGithubPayload = mutation(github.connect_github)
+    disconnect_github: SuccessPayload = mutation(github.disconnect_github)
+
+    record_stored_files: StorageUsagePayload = mutation(
+        storage.record_stored_files,
+        description="Idempotent by (entityName, projectName, path): a second report replaces "
+        "the size.",
+    )
+    delete_stored_files: StorageUsagePayload = mutation(storage.delete_stored_files)
+    set_storage_limit: StorageUsagePayload = mutation(
+        storage.set_storage_limit, permission_classes=[IsAdmin], description="Admins only."
+    )
+
+    delete_account: SuccessPayload = mutation(
+        account.delete_account,
+        description="Irreversible. Refused while the viewer is the only admin of a team with "
+        "other members.",
+    )
 
 
 @strawberry.type

@@ -1,4 +1,4 @@
-"""The inputs and payload shared by the OAuth connections (Slack here, GitHub too)."""
+"""The inputs and payload of an OAuth connection flow, shared by every provider."""
 
 from __future__ import annotations
 

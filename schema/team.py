@@ -9,7 +9,9 @@ import strawberry
 from models import team as team_models
 from models.user import User as UserModel
 from resolvers.context import Info
+from resolvers.errors import Forbidden
 from schema.common import UserError
+from schema.storage import StorageUsage, load_storage_usage
 from schema.user import Profile
 
 strawberry.enum(team_models.TeamType, name="TeamType")
@@ -100,6 +102,13 @@ class Team:
     @strawberry.field
     async def members(self, info: Info) -> list[TeamMember]:
         return [TeamMember.from_model(m) for m in await self._members(info)]
+
+    @strawberry.field
+    async def storage_usage(self, info: Info) -> StorageUsage:
+        # A team reached through a public profile shows its members, not its usage.
+        if not await sees_whole_team(info, self.model.id):
+            raise Forbidden("Only the team's members and administrators may see its storage.")
+        return await load_storage_usage(info, self.model.entity_id)
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="The viewer's role in this team; null when it is not a member."

@@ -21,6 +21,8 @@ from schema.alert import (
 from schema.api_key import ApiKey
 from schema.beta import BetaFeature, load_beta_features
 from schema.common import UserError
+from schema.github import GithubIntegration, load_github_integration
+from schema.storage import StorageUsage, load_storage_usage
 
 if TYPE_CHECKING:
     from schema.team import Team
@@ -181,6 +183,14 @@ class User:
     async def api_keys(self, info: Info) -> list[ApiKey]:
         keys = await info.context.loaders.api_keys_by_user_id.load(self.model.id)
         return [ApiKey.from_model(k) for k in keys]
+
+    @strawberry.field
+    async def github_integration(self, info: Info) -> GithubIntegration | None:
+        return await load_github_integration(info, self.model.id)
+
+    @strawberry.field
+    async def storage_usage(self, info: Info) -> StorageUsage:
+        return await load_storage_usage(info, self.model.entity_id)
 
 
 @strawberry.input

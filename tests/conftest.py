@@ -18,6 +18,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE  # noqa: E402
 
 import config  # noqa: E402
 from app import create_app  # noqa: E402
+from tests.fake_github import CLIENT_ID, CLIENT_SECRET, FakeGithub, serve_fake_github  # noqa: E402
 from tests.helpers import (  # noqa: E402
     Database,
     GraphQL,
@@ -70,3 +71,15 @@ async def api(db: Database, server: LiveServer) -> AsyncIterator[GraphQL]:
     """An anonymous GraphQL client of the live server; `api.signed_in(...)` for others."""
     async with aiohttp.ClientSession() as http:
         yield GraphQL(http, server.url)
+
+
+@pytest.fixture
+async def github(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeGithub]:
+    """A loopback server playing GitHub, with the GitHub settings pointing at it."""
+    async with serve_fake_github() as fake:
+        monkeypatch.setattr(config, "GITHUB_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setattr(config, "GITHUB_CLIENT_SECRET", CLIENT_SECRET)
+        monkeypatch.setattr(config, "GITHUB_URL", fake.url)
+        monkeypatch.setattr(config, "GITHUB_API_URL", fake.api_url)
+        monkeypatch.setattr(config, "GITHUB_TIMEOUT_SECONDS", 0.5)
+        yield fake

@@ -20,37 +20,6 @@ from tests.helpers import create_database, drop_database
 ROOT = Path(config.ROOT)
 CONTRACT_CHECK = ROOT.parent / "shared" / "tools" / "check_contract.py"
 
-#: What the contract has and the schema does not have yet, by the issue that builds it.
-#: Each entry goes when its issue lands; the list ends empty.
-NOT_YET_BUILT = {
-    # live alerts
-    "Subscription",
-    # GitHub, storage, account deletion
-    "Team.storageUsage",
-    "Int64",
-    "Float",
-    "StorageCategory",
-    "GitHubIntegration",
-    "StorageCategoryUsage",
-    "ProjectStorage",
-    "StorageUsage",
-    "ConnectGithubPayload",
-    "StoredFileInput",
-    "RecordStoredFilesInput",
-    "DeleteStoredFilesInput",
-    "SetStorageLimitInput",
-    "StorageUsagePayload",
-    "DeleteAccountInput",
-    "User.githubIntegration",
-    "User.storageUsage",
-    "Mutation.startGithubConnect",
-    "Mutation.connectGithub",
-    "Mutation.disconnectGithub",
-    "Mutation.recordStoredFiles",
-    "Mutation.deleteStoredFiles",
-    "Mutation.setStorageLimit",
-    "Mutation.deleteAccount",
-}
 _MISSING = re.compile(r"^contract broken: \w+: (?:Field |Standard scalar )?([\w.]+) ")
 
 
@@ -71,7 +40,7 @@ def test_contract_holds_for_every_built_type_and_mutation():
     broken = [line for line in result.stdout.splitlines() if line.startswith("contract broken")]
     missing = [match.group(1) if (match := _MISSING.match(line)) else line for line in broken]
 
-    assert sorted(set(missing) - NOT_YET_BUILT) == []
+    assert missing == []
 
 
 def test_migrations_match_the_models():
