@@ -116,8 +116,9 @@ async def alert_events(
         # Events up to here are the past: replayed when asked for, else not sent.
         floor = after_id if after_id is not None else await _newest_id(viewer.id)
         sent.newest = floor
-        async for event in _replay(viewer.id, floor, sent):
-            yield event
+        if after_id is not None:
+            async for event in _replay(viewer.id, floor, sent):
+                yield event
         while True:
             item = await _next(subscription, expires_at)
             if isinstance(item, bus.Resync):
