@@ -1,5 +1,5 @@
 """Fixtures of the browser tests: Debian's Chromium driven by Playwright, against a real
-`uvicorn app:app` process with its own SQLite database and a loopback Slack.
+`uvicorn app:app` process with its own SQLite database, and loopback Slack and GitHub.
 
 Locally the tests skip, saying why, when Playwright or Chromium is missing; with
 CI_REQUIRE_BROWSER=1 (set by .ci/run) a missing browser fails them instead.
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.fake_slack import FakeSlack, fake_slack
+from tests.browser.fakes import FakeGithub, FakeSlack, serve
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Site, open_page
 from tests.e2e.process import ServerProcess, free_port, migrate, server_env
 from tests.helpers import create_database, drop_database
@@ -50,12 +50,20 @@ async def browser() -> AsyncIterator[Any]:
 
 @pytest.fixture(scope="session")
 async def slack() -> AsyncIterator[FakeSlack]:
-    async with fake_slack() as fake:
+    fake = FakeSlack()
+    async with serve(fake):
         yield fake
 
 
 @pytest.fixture(scope="session")
-async def site(browser: Any, slack: FakeSlack) -> AsyncIterator[Site]:
+async def github() -> AsyncIterator[FakeGithub]:
+    fake = FakeGithub()
+    async with serve(fake):
+        yield fake
+
+
+@pytest.fixture(scope="session")
+async def site(browser: Any, slack: FakeSlack, github: FakeGithub) -> AsyncIterator[Site]:
     """One server process for the browser tests; each test signs in as its own user."""
     db = await create_database("sqlite", name="browser")
     port = free_port()
@@ -69,7 +77,9 @@ async def site(browser: Any, slack: FakeSlack) -> AsyncIterator[Site]:
         # Email alerts go to a loopback port where nothing listens: they fail, locally.
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(free_port()),
+        GITHUB_TIMEOUT_SECONDS="5",
         **slack.settings(),
+        **github.settings(),
     )
     migrate(env)
     server = ServerProcess(env=env, port=port)

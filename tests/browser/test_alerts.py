@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser import fake_slack
-from tests.browser.fake_slack import FakeSlack
+from tests.browser import fakes
+from tests.browser.fakes import FakeSlack
 from tests.browser.helpers import Site, expect, expect_ready, screenshot, sign_in, unique
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -27,10 +27,10 @@ async def connect_slack(page: Any, site: Site, slack: FakeSlack) -> Any:
     await page.wait_for_url(f"{site.url}/settings#alerts")
     await expect_ready(page, "alerts")
     await expect(page.locator("#flash-text")).to_have_text(
-        f"Slack is connected to {fake_slack.TEAM_NAME}."
+        f"Slack is connected to {fakes.SLACK_TEAM}."
     )
     await expect(alerts.locator("#slack-status")).to_contain_text(
-        f"Connected to {fake_slack.TEAM_NAME}, channel {fake_slack.CHANNEL}"
+        f"Connected to {fakes.SLACK_TEAM}, channel {fakes.SLACK_CHANNEL}"
     )
     return alerts
 
@@ -56,7 +56,7 @@ async def test_connect_slack_and_receive_a_test_alert_live_and_at_the_webhook(si
         "data-status", "DELIVERED"
     )
     await expect(alerts.get_by_role("switch", name="Slack: a run finishes")).to_be_enabled()
-    assert slack.exchanges[-1]["code"] == fake_slack.CODE
+    assert slack.exchanges[-1]["code"] == fakes.SLACK_CODE
     await screenshot(page, "alerts", "alerts")
 
 

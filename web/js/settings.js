@@ -117,7 +117,8 @@ async function showViewer() {
   const { viewer } = await gql(VIEWER);
   page.viewer = viewer;
   if (!viewer) return false;
-  $("#who-name").textContent = viewer.name ? `${viewer.name} (${viewer.username})` : viewer.username;
+  const named = viewer.name && viewer.name !== viewer.username;
+  $("#who-name").textContent = named ? `${viewer.name} (${viewer.username})` : viewer.username;
   const photo = $("#who-photo");
   photo.hidden = !viewer.photoUrl;
   if (viewer.photoUrl) photo.src = viewer.photoUrl;

@@ -184,6 +184,7 @@ function renderHistory(root) {
   const events = [...state.events.values()].sort(newestFirst);
   $("#alert-history", root).replaceChildren(...events.map(historyRow));
   $("#history-empty", root).hidden = events.length > 0;
+  $(".history", root).hidden = events.length === 0;
   $("#history-more", root).hidden = !state.hasMore;
   schedulePoll(root, events);
 }

@@ -26,7 +26,13 @@ export async function load(root) {
 
 function render(root, keys) {
   $("#api-key-list", root).replaceChildren(...keys.map((key) => row(root, key)));
-  $("#api-keys-empty", root).hidden = keys.length > 0;
+  showEmpty(root);
+}
+
+function showEmpty(root) {
+  const empty = $("#api-key-list", root).children.length === 0;
+  $("#api-keys-empty", root).hidden = !empty;
+  $(".keys", root).hidden = empty;
 }
 
 function rowError(root) {
@@ -95,7 +101,7 @@ function row(root, key) {
           return;
         }
         tr.remove();
-        $("#api-keys-empty", root).hidden = $("#api-key-list", root).children.length > 0;
+        showEmpty(root);
         status($("#api-key-form", root), `Key ${key.name} deleted.`);
         $("#api-key-name", root).focus();
       }),
