@@ -94,7 +94,7 @@ async def site(browser: Any, slack: FakeSlack, github: FakeGithub) -> AsyncItera
 @pytest.fixture
 async def context(browser: Any) -> AsyncIterator[Any]:
     """A fresh browser profile (its own sessionStorage) at desktop width."""
-    context = await browser.new_context(viewport=DESKTOP)
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
     try:
         yield context
     finally:

@@ -50,7 +50,7 @@ async def served_fields(site: Site, token: str) -> set[tuple[str, str]]:
 async def test_every_section_loads_or_says_it_is_not_available(site, browser, width, viewport):
     token = site.token(unique("viv"), admin=True)
     served = await served_fields(site, token)
-    context = await browser.new_context(viewport=viewport)
+    context = await browser.new_context(viewport=viewport, locale="en-US")
     try:
         async with open_page(context) as page:
             await sign_in(page, site, token)

@@ -26,6 +26,7 @@ export function $$(selector, root = document) {
 }
 
 const SI = ["B", "kB", "MB", "GB", "TB", "PB"];
+const ONE_DECIMAL = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 
 /** 1234567 → "1.2 MB": storage is sold in powers of ten, as the plan's 100 GB. */
 export function formatBytes(bytes) {
@@ -35,8 +36,7 @@ export function formatBytes(bytes) {
     value /= 1000;
     unit += 1;
   }
-  const digits = unit === 0 || value >= 100 ? 0 : 1;
-  return `${value.toFixed(digits)} ${SI[unit]}`;
+  return `${ONE_DECIMAL.format(value)} ${SI[unit]}`;
 }
 
 export function formatPercent(fraction) {
