@@ -21,7 +21,7 @@ mutation { sendTestAlert(input: {channel: SLACK}) { alertEvent { id } errors { m
 
 async def connect_slack(page: Any, site: Site, slack: FakeSlack) -> Any:
     alerts = await expect_ready(page, "alerts")
-    await alerts.get_by_role("button", name="Connect Slack").click()
+    await alerts.get_by_role("button", name="Connect Slack", exact=True).click()
     await page.wait_for_url(f"{slack.authorize_url}?**")
     await page.get_by_role("link", name="Allow").click()
     await page.wait_for_url(f"{site.url}/settings#alerts")
@@ -82,9 +82,9 @@ async def test_alert_subscriptions_are_saved_and_slack_disconnected(site, slack,
     }
     assert {("RUN_CRASHED", "SLACK"), ("SCRIPTABLE", "EMAIL")} <= enabled
 
-    await alerts.get_by_role("button", name="Disconnect Slack").click()
+    await alerts.get_by_role("button", name="Disconnect Slack", exact=True).click()
 
-    await expect(alerts.get_by_role("button", name="Connect Slack")).to_be_visible()
+    await expect(alerts.get_by_role("button", name="Connect Slack", exact=True)).to_be_visible()
     await expect(alerts.get_by_role("switch", name="Slack: a run crashes")).to_be_disabled()
     data = await site.data(token, "{ viewer { slackIntegration { teamName } } }")
     assert data["viewer"]["slackIntegration"] is None

@@ -45,7 +45,7 @@ async def test_create_rename_and_delete_an_api_key(site, page):
 
     await keys.get_by_role("button", name="Rename key laptop").click()
     await keys.get_by_label("New name for laptop").fill("workstation")
-    await keys.get_by_role("button", name="Save").click()
+    await keys.get_by_role("button", name="Save", exact=True).click()
     await expect(keys.locator(".key-name")).to_have_text(["workstation"])
 
     await keys.get_by_role("button", name="Delete key workstation").click()

@@ -15,7 +15,7 @@ async def test_connect_github_shows_its_organizations_and_disconnect_revokes(sit
     await sign_in(page, site, token)
     section = await expect_ready(page, "github")
 
-    await section.get_by_role("button", name="Connect GitHub").click()
+    await section.get_by_role("button", name="Connect GitHub", exact=True).click()
     await page.wait_for_url(f"{github.url}/login/oauth/authorize?**")
     await page.get_by_role("link", name="Allow").click()
     await page.wait_for_url(f"{site.url}/settings#github")
@@ -30,9 +30,9 @@ async def test_connect_github_shows_its_organizations_and_disconnect_revokes(sit
     await screenshot(page, "github", "github")
     revoked_before = len(github.revocations)
 
-    await section.get_by_role("button", name="Disconnect GitHub").click()
+    await section.get_by_role("button", name="Disconnect GitHub", exact=True).click()
 
-    await expect(section.get_by_role("button", name="Connect GitHub")).to_be_visible()
+    await expect(section.get_by_role("button", name="Connect GitHub", exact=True)).to_be_visible()
     assert github.revocations[revoked_before:] == [{"access_token": fakes.GITHUB_TOKEN}]
     data = await site.data(token, "{ viewer { githubIntegration { login } } }")
     assert data["viewer"]["githubIntegration"] is None
