@@ -96,6 +96,7 @@ async def test_live_feed_resumes_after_the_server_restarts(site, slack, page):
     alerts = await connect_slack(page, site, slack)
     live = alerts.locator("#live-status")
     await expect(live).to_have_attribute("data-state", "live")
+    await expect(live).to_have_attribute("data-after", "")
     first = await site.data(token, TEST_ALERT)
     feed = alerts.locator("#live-feed li")
     await expect(feed).to_have_count(1)
@@ -106,6 +107,7 @@ async def test_live_feed_resumes_after_the_server_restarts(site, slack, page):
     # Raised before the page is back: the page must ask for it with `after`.
     second = await site.data(token, TEST_ALERT)
     await expect(live).to_have_attribute("data-state", "live", timeout=40_000)
+    await expect(live).to_have_attribute("data-after", first["sendTestAlert"]["alertEvent"]["id"])
 
     await expect(feed).to_have_count(2)
     ids = [await item.get_attribute("data-alert-id") for item in await feed.all()]

@@ -15,7 +15,8 @@ const MAX_DELAY_MS = 30000;
 export class LiveSubscription {
   /**
    * onNext(data) for each result; onStatus(state, detail) with state "connecting",
-   * "live", "retrying" (detail: seconds), "unavailable" or "stopped" (detail: why).
+   * "live" (detail: the variables subscribed with), "retrying" (detail: seconds),
+   * "unavailable" or "stopped" (detail: why).
    */
   constructor({ url, query, variables, authorization, onNext, onStatus, isMissingApi }) {
     Object.assign(this, { url, query, variables, authorization, onNext, onStatus, isMissingApi });
@@ -62,15 +63,17 @@ export class LiveSubscription {
       return;
     }
     switch (message.type) {
-      case "connection_ack":
+      case "connection_ack": {
         this.attempt = 0;
+        const variables = this.variables();
         this.send(socket, {
           id: "alerts",
           type: "subscribe",
-          payload: { query: this.query, variables: this.variables() },
+          payload: { query: this.query, variables },
         });
-        this.onStatus("live");
+        this.onStatus("live", variables);
         break;
+      }
       case "ping":
         this.send(socket, { type: "pong" });
         break;

@@ -263,6 +263,8 @@ function startFeed(root) {
     onStatus(kind, detail) {
       line.textContent = LIVE_STATUS[kind](detail);
       line.dataset.state = kind;
+      // Where the feed resumed from, for whoever debugs a gap (and for the tests).
+      if (kind === "live") line.dataset.after = detail.after ?? "";
     },
     onNext(data) {
       const event = data.alertEvents;
