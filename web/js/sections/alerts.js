@@ -197,7 +197,7 @@ function historyRow(event) {
       h("span", { class: `severity severity-${event.severity.toLowerCase()}`, text: humanize(event.severity) }),
       " ", h("strong", { text: event.title }),
       h("div", { class: "muted alert-text", text: event.text })),
-    h("td", { class: "run", text: run }),
+    h("td", { class: "run", "data-label": "Run", text: run }),
     h("td", {}, deliveries(event.deliveries)),
   );
 }

@@ -52,9 +52,9 @@ function row(root, key) {
   const actions = h("td", { class: "row-actions" });
   tr.append(
     nameCell,
-    h("td", {}, h("code", { text: `${key.prefix}…` })),
-    h("td", {}, time(key.createdAt, false)),
-    h("td", {}, time(key.lastUsedAt)),
+    h("td", { "data-label": "Key" }, h("code", { text: `${key.prefix}…` })),
+    h("td", { "data-label": "Created" }, time(key.createdAt, false)),
+    h("td", { "data-label": "Last used" }, time(key.lastUsedAt)),
     actions,
   );
   const idle = () => actions.replaceChildren(

@@ -116,7 +116,7 @@ function memberRow(team, member, me, isAdmin, card, page) {
       h("span", { class: "member-name", text: name || username }),
       name && name !== username ? h("span", { class: "muted", text: ` ${username}` }) : null),
     h("td", {}, role),
-    h("td", {}, time(member.joinedAt, false)),
+    h("td", { "data-label": "Joined" }, time(member.joinedAt, false)),
     h("td", { class: "row-actions" }, remove || null),
   );
 }
