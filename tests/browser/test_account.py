@@ -45,3 +45,15 @@ async def test_bad_token_shows_the_banner_and_a_token_can_be_pasted(site, page):
     await expect(page.locator("#banner")).to_be_hidden()
     await expect(page.locator("#who-name")).to_contain_text(username)
     await expect_ready(page, "profile")
+
+
+async def test_sign_out_forgets_the_token(site, page):
+    await sign_in(page, site, site.token(unique("out")))
+
+    await page.get_by_role("button", name="Sign out").click()
+
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await expect(page.locator("#sections")).to_be_hidden()
+    assert await page.evaluate("sessionStorage.getItem('switchboard.token')") is None
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -1,5 +1,6 @@
 """Every section at desktop and phone width: loaded when this server has its API,
-"not available on this server" when it has not; a screenshot of each."""
+"not available on this server" when it has not; every control labelled, the keyboard
+focus visible; a screenshot of each."""
 
 from __future__ import annotations
 
@@ -36,6 +37,19 @@ NEEDS = {
 FIELDS = """
 query($name: String!) { __type(name: $name) { fields { name } } }
 """
+#: The visible controls without an accessible name (a label, aria-label or text).
+UNLABELLED = """() =>
+  [...document.querySelectorAll("input, select, textarea, button")]
+    .filter((el) => el.offsetParent !== null)
+    .filter((el) => !(el.labels?.length || el.getAttribute("aria-label")
+      || el.getAttribute("aria-labelledby") || (el.tagName === "BUTTON" && el.textContent.trim())))
+    .map((el) => el.outerHTML.slice(0, 100))
+"""
+#: How the element that has the keyboard focus shows it.
+FOCUS_RING = """() => {
+  const style = getComputedStyle(document.activeElement);
+  return [document.activeElement.tagName, style.outlineStyle, parseFloat(style.outlineWidth)];
+}"""
 
 
 async def served_fields(site: Site, token: str) -> set[tuple[str, str]]:
@@ -66,6 +80,12 @@ async def test_every_section_loads_or_says_it_is_not_available(site, browser, wi
                     )
                 await screenshot(page, section_id, f"{width}-{section_id}")
             await expect(page.locator("#banner")).to_be_hidden()
+            assert await page.evaluate(UNLABELLED) == []
+            await page.locator("#main").focus()
+            for _ in range(12):
+                await page.keyboard.press("Tab")
+                tag, outline, width = await page.evaluate(FOCUS_RING)
+                assert (outline, width >= 2) == ("solid", True), tag
             scroll_width = await page.evaluate("document.documentElement.scrollWidth")
             assert scroll_width <= viewport["width"], "nothing is wider than the screen"
             await page.screenshot(path=str(SCREENSHOTS / f"{width}-page.png"), full_page=True)

@@ -47,7 +47,7 @@ const page = {
     for (const [id, section] of Object.entries(SECTIONS)) {
       if (section.reloadOn?.includes(change)) load(id);
     }
-    if (change === "photo" || change === "profile") showViewer();
+    if (change === "photo" || change === "profile") showViewer().catch(() => {});
   },
   signedOut(message) {
     signOut();

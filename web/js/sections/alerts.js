@@ -69,13 +69,17 @@ export async function load(root, page) {
   if (!state.wired) {
     state.wired = true;
     wire(root, page);
-    startFeed(root);
   }
+  if (!state.feed) startFeed(root);
 }
 
+/** Signed out: close the feed and forget this user's alerts. */
 export function stop() {
   state.feed?.stop("Signed out.");
   clearTimeout(state.pollTimer);
+  Object.assign(state, { feed: null, lastSeenId: null, endCursor: null, hasMore: false, polls: 0 });
+  state.events.clear();
+  document.getElementById("live-feed").replaceChildren();
 }
 
 function renderSlack(root, slack) {

@@ -33,11 +33,9 @@ export async function load(root, page) {
   renderTeams(root, page, viewer);
   const form = $("#team-form", root);
   form.hidden = !viewer.admin;
-  if (!wired && viewer.admin) {
-    wired = true;
-    wireCreate(form, page);
-    await searchOrganizations(form);
-  }
+  if (!wired) wireCreate(form, page);
+  wired = true;
+  if (viewer.admin && !$("#team-org-search", form).value) await searchOrganizations(form);
 }
 
 function renderTeams(root, page, viewer) {
@@ -203,7 +201,6 @@ function wireCreate(form, page) {
       return;
     }
     form.reset();
-    await searchOrganizations(form);
     status(form, `Team ${result.team.name} created.`);
     page.changed("teams");
   }));
