@@ -82,6 +82,7 @@ async def demo_link(
     never send to a server; the page moves it to sessionStorage and clears it."""
     if not _valid_username(username):
         return 2
+    email = email or f"{username}@example.com"
     signed = await _signed_token(username, admin=admin, email=email, hours=hours)
     print(f"{base_url.rstrip('/')}/settings#token={signed}")
     return 0
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     link_parser.add_argument("username", nargs="?", default="demo")
     link_parser.add_argument("--admin", action="store_true", help="also make it an admin")
-    link_parser.add_argument("--email", default="demo@example.com")
+    link_parser.add_argument("--email", help="(NAME@example.com)")
     link_parser.add_argument("--hours", type=float, default=24.0, help="lifetime (24)")
     link_parser.add_argument("--base-url", default=config.PUBLIC_URL, help="(PUBLIC_URL)")
     admin_parser = commands.add_parser("grant-admin", help="make an account an administrator")
