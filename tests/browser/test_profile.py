@@ -34,7 +34,9 @@ async def test_edited_profile_is_saved_and_shown_after_a_reload(site, page):
     await profile.get_by_label("Bio").fill("Wrote the first program.\nLikes looms.")
     await profile.get_by_label("Hide my teams from my public profile").check()
     await profile.get_by_role("button", name="Save profile").click()
-    await expect(profile.get_by_role("status")).to_have_text("Profile saved.")
+    await expect(profile.locator("#profile-form").get_by_role("status")).to_have_text(
+        "Profile saved."
+    )
     await page.reload()
     await expect_ready(page, "profile")
 
@@ -83,7 +85,9 @@ async def test_bad_website_url_is_shown_beside_the_field_and_nothing_is_saved(si
     await website.fill("https://bob.example.org")
     await profile.get_by_role("button", name="Save profile").click()
 
-    await expect(profile.get_by_role("status")).to_have_text("Profile saved.")
+    await expect(profile.locator("#profile-form").get_by_role("status")).to_have_text(
+        "Profile saved."
+    )
     await expect(error).to_be_hidden()
     await expect(website).not_to_have_attribute("aria-invalid", "true")
 

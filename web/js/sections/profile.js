@@ -107,7 +107,7 @@ function wire(root, page) {
     }
     discardChoice(root);
     showPhoto(root, result.user.photoUrl);
-    status(form, "Photo uploaded.");
+    status(photo, "Photo uploaded.");
     page.changed("photo");
   }));
 
@@ -118,7 +118,7 @@ function wire(root, page) {
       return;
     }
     showPhoto(root, null);
-    status(form, "Photo removed.");
+    status(photo, "Photo removed.");
     page.changed("photo");
   }));
 }
