@@ -24,11 +24,13 @@ $(INSTALLED): pyproject.toml
 migrate: install ## apply migrations to DATABASE_URL (SQLite under data/ by default)
 	$(BIN)/python cli.py migrate
 
-run: migrate ## install, migrate and serve on http://127.0.0.1:8000 (GraphiQL on /graphql)
+run: migrate ## install, migrate and serve http://127.0.0.1:8000/settings (GraphiQL on /graphql)
 	@echo
-	@echo "Switchboard: http://$(HOST):$(PORT)/graphql (GraphiQL)"
-	@echo "Sign in: run   $(BIN)/python cli.py token NAME   (add --admin for an administrator)"
-	@echo "and paste into GraphiQL's Headers tab:   {\"Authorization\": \"Bearer <token>\"}"
+	@echo "Switchboard: the settings page, signed in as the demo user (an administrator):"
+	@$(BIN)/python cli.py demo-link demo --admin --base-url http://$(HOST):$(PORT)
+	@echo "Another user: $(BIN)/python cli.py demo-link NAME   (add --admin for an administrator)"
+	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql with the Headers tab set to"
+	@echo "  {\"Authorization\": \"Bearer <token>\"}   (a token from: $(BIN)/python cli.py token NAME)"
 	@echo
 	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
 

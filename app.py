@@ -1,4 +1,5 @@
-"""The Starlette application: `/graphql` over HTTP and WebSocket, media, health checks."""
+"""The Starlette application: `/graphql` over HTTP and WebSocket, media, health checks,
+and the settings page."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 import config
+import pages
 from auth.backend import SignedInUser, TokenOrKeyBackend, authorize
 from auth.errors import InvalidCredentials
 from notifiers import bus, dispatcher, hooks
@@ -198,6 +200,7 @@ def create_app(*, init_orm: bool = True) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Mount("/media", StaticFiles(directory=config.MEDIA_ROOT, check_dir=False), name="media"),
+        *pages.routes(),
     ]
     middleware = [
         Middleware(

@@ -1,8 +1,10 @@
-"""Operator commands: `migrate`, `token`, `grant-admin`.
+"""Operator commands: `migrate`, `token`, `demo-link`, `grant-admin`.
 
 python cli.py migrate                       apply migrations (idempotent), seed the catalog
 python cli.py token NAME [--admin] [--email E] [--hours H]
                                             print a signed JWT for local use
+python cli.py demo-link [NAME] [--admin] [--base-url URL]
+                                            print a link that opens the settings page signed in
 python cli.py grant-admin NAME              make an existing account an administrator
 python cli.py schema                        print the GraphQL schema (SDL)
 """
@@ -45,10 +47,8 @@ async def migrate() -> int:
     return 0
 
 
-async def token(username: str, *, admin: bool, email: str | None, hours: float) -> int:
-    if not USERNAME.fullmatch(username):
-        print(f"'{username}' is not a valid username: letters, digits, '-' and '_'.")
-        return 2
+async def _signed_token(username: str, *, admin: bool, email: str | None, hours: float) -> str:
+    """A token for `username`, whose account is created (and made an admin) first if asked."""
     if admin:
 
         async def make_admin() -> int:
@@ -58,7 +58,33 @@ async def token(username: str, *, admin: bool, email: str | None, hours: float) 
             return 0
 
         await _with_orm(make_admin)
-    print(issue_token(username, email=email, ttl_seconds=int(hours * 3600)))
+    return issue_token(username, email=email, ttl_seconds=int(hours * 3600))
+
+
+def _valid_username(username: str) -> bool:
+    if USERNAME.fullmatch(username):
+        return True
+    print(f"'{username}' is not a valid username: letters, digits, '-' and '_'.")
+    return False
+
+
+async def token(username: str, *, admin: bool, email: str | None, hours: float) -> int:
+    if not _valid_username(username):
+        return 2
+    print(await _signed_token(username, admin=admin, email=email, hours=hours))
+    return 0
+
+
+async def demo_link(
+    username: str, *, admin: bool, email: str | None, hours: float, base_url: str
+) -> int:
+    """The settings page's address with a fresh token in its fragment, which browsers
+    never send to a server; the page moves it to sessionStorage and clears it."""
+    if not _valid_username(username):
+        return 2
+    email = email or f"{username}@example.com"
+    signed = await _signed_token(username, admin=admin, email=email, hours=hours)
+    print(f"{base_url.rstrip('/')}/settings#token={signed}")
     return 0
 
 
@@ -99,6 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     token_parser.add_argument("--admin", action="store_true", help="also make it an admin")
     token_parser.add_argument("--email")
     token_parser.add_argument("--hours", type=float, default=24 * 7, help="lifetime (168)")
+    link_parser = commands.add_parser(
+        "demo-link", help="print a link that opens the settings page signed in"
+    )
+    link_parser.add_argument("username", nargs="?", default="demo")
+    link_parser.add_argument("--admin", action="store_true", help="also make it an admin")
+    link_parser.add_argument("--email", help="(NAME@example.com)")
+    link_parser.add_argument("--hours", type=float, default=24.0, help="lifetime (24)")
+    link_parser.add_argument("--base-url", default=config.PUBLIC_URL, help="(PUBLIC_URL)")
     admin_parser = commands.add_parser("grant-admin", help="make an account an administrator")
     admin_parser.add_argument("username")
     commands.add_parser("schema", help="print the GraphQL schema (SDL)")
@@ -110,6 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "token":
         return asyncio.run(
             token(args.username, admin=args.admin, email=args.email, hours=args.hours)
+        )
+    if args.command == "demo-link":
+        return asyncio.run(
+            demo_link(
+                args.username,
+                admin=args.admin,
+                email=args.email,
+                hours=args.hours,
+                base_url=args.base_url,
+            )
         )
     if args.command == "check-migrations":
         return asyncio.run(check_migrations())

@@ -92,3 +92,20 @@ async def test_token_refuses_an_invalid_username(env):
 
     assert result.returncode == 2
     assert "not a valid username" in result.stdout
+
+
+async def test_demo_link_opens_the_settings_page_signed_in_as_an_admin(env):
+    result = cli(env, "demo-link", "demo", "--admin", "--base-url", "http://127.0.0.1:8000/")
+
+    base, _, fragment = result.stdout.strip().partition("#token=")
+    claims = verify_token(fragment)
+    assert (result.returncode, base) == (0, "http://127.0.0.1:8000/settings")
+    assert (claims.username, claims.email) == ("demo", "demo@example.com")
+    assert is_admin(env, "demo") == "[True]"
+
+
+async def test_demo_link_refuses_an_invalid_username(env):
+    result = cli(env, "demo-link", "not a name")
+
+    assert result.returncode == 2
+    assert "not a valid username" in result.stdout
