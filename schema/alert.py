@@ -111,10 +111,15 @@ class AlertEvent:
         )
 
     @strawberry.field
-    async def deliveries(self, info: Info) -> list[AlertDelivery]:
-        rows = self.preloaded_deliveries
-        if rows is None:
-            rows = await info.context.loaders.alert_deliveries_by_event_id.load(self.event_id)
+    def deliveries(self, info: Info) -> list[AlertDelivery]:
+        # Synchronous when the deliveries came with the event: a live alert is sent
+        # to every subscriber, and an awaitable per subscriber is measurable there.
+        if self.preloaded_deliveries is not None:
+            return [AlertDelivery.from_model(d) for d in self.preloaded_deliveries]
+        return self._load_deliveries(info)  # type: ignore[return-value]
+
+    async def _load_deliveries(self, info: Info) -> list[AlertDelivery]:
+        rows = await info.context.loaders.alert_deliveries_by_event_id.load(self.event_id)
         return [AlertDelivery.from_model(d) for d in rows]
 
 
