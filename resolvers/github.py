@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from tortoise.transactions import in_transaction
 
 import config
-from auth import github, oauth
+from auth import github
 from auth.sealing import Unreadable, seal, unseal
 from models.integration import GithubIntegration as GithubIntegrationModel
 from models.integration import OAuthProvider
+from resolvers import connect
 from resolvers.context import Info
 from resolvers.errors import DomainError, Invalid, NotFound, Unavailable
-from resolvers.validation import text
 from schema.common import SuccessPayload, UserError
 from schema.connect import (
     CompleteConnectInput,
@@ -49,23 +49,17 @@ def _require_app() -> None:
 
 async def start_github_connect(info: Info, input: StartConnectInput) -> StartConnectPayload:
     _require_app()
-    try:
-        redirect_uri = oauth.allowed_redirect(input.redirect_uri)
-    except oauth.RedirectNotAllowed as refused:
-        raise Invalid(str(refused), field="redirectUri") from None
-    async with in_transaction():
-        state = await oauth.start(info.context.viewer, OAuthProvider.GITHUB, redirect_uri)
+    state, redirect_uri = await connect.begin(
+        info.context.viewer, OAuthProvider.GITHUB, input.redirect_uri
+    )
     return StartConnectPayload(authorize_url=github.authorize_url(state, redirect_uri))
 
 
 async def connect_github(info: Info, input: CompleteConnectInput) -> ConnectGithubPayload:
     _require_app()
     account = info.context.viewer
-    code = text(input.code, field="code", label="The code", min_length=1, max_length=512)
-    try:
-        flow = await oauth.consume(account, OAuthProvider.GITHUB, input.state)
-    except oauth.InvalidState as refused:
-        raise Invalid(str(refused), field="state") from None
+    code = connect.code(input.code)
+    flow = await connect.spend(account, OAuthProvider.GITHUB, input.state)
     try:
         found = await github.fetch_account(code, flow.redirect_uri)
     except github.GithubRefused as refused:

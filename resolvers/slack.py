@@ -8,13 +8,14 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from auth import oauth, slack
+from auth import slack
 from auth.sealing import seal
 from models.alert import AlertChannel, AlertSubscription
 from models.integration import OAuthProvider
 from models.integration import SlackIntegration as SlackIntegrationModel
+from resolvers import connect
 from resolvers.context import Info
-from resolvers.errors import Invalid, Unavailable
+from resolvers.errors import Unavailable
 from schema.alert import ConnectSlackPayload, SlackIntegration
 from schema.common import SuccessPayload
 from schema.connect import (
@@ -34,29 +35,20 @@ def _require_configured() -> None:
 
 async def start_slack_connect(info: Info, input: StartConnectInput) -> StartConnectPayload:
     _require_configured()
-    try:
-        redirect_uri = oauth.allowed_redirect(input.redirect_uri)
-    except oauth.RedirectNotAllowed as refused:
-        raise Invalid(str(refused), field="redirectUri") from None
-    async with in_transaction():
-        state = await oauth.start(info.context.viewer, OAuthProvider.SLACK, redirect_uri)
+    state, redirect_uri = await connect.begin(
+        info.context.viewer, OAuthProvider.SLACK, input.redirect_uri
+    )
     return StartConnectPayload(authorize_url=slack.authorize_url(state, redirect_uri))
 
 
 async def connect_slack(info: Info, input: CompleteConnectInput) -> ConnectSlackPayload:
     _require_configured()
     account = info.context.viewer
-    if not input.code.strip() or len(input.code) > 1024:
-        raise Invalid("The code from Slack is missing or malformed.", field="code")
-    # The state is spent before Slack is asked, and stays spent if Slack refuses:
-    # a state is good for one try, as the code it came with is.
-    try:
-        flow = await oauth.consume(account, OAuthProvider.SLACK, input.state)
-    except oauth.InvalidState as invalid:
-        raise Invalid(str(invalid), field="state") from None
+    code = connect.code(input.code)
+    flow = await connect.spend(account, OAuthProvider.SLACK, input.state)
     # No transaction is held while Slack answers: nothing is written until it has.
     try:
-        grant = await slack.exchange_code(input.code, flow.redirect_uri)
+        grant = await slack.exchange_code(code, flow.redirect_uri)
     except slack.SlackConnectError as failure:
         raise Unavailable(f"Slack was not connected: {failure}") from None
     fields: dict[str, Any] = {
