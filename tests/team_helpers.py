@@ -18,8 +18,9 @@ async def make_team(
     *members: Account | User,
     organization: str | None = None,
     type: TeamType = TeamType.WORK,
+    admins: tuple[Account | User, ...] = (),
 ) -> Team:
-    """A team with `admin` as its ADMIN and `members` as MEMBERs."""
+    """A team with `admin` (and `admins`) as its ADMINs and `members` as MEMBERs."""
     entity = await Entity.create(name=name, name_key=name_key(name), is_team=True)
     org = None
     if organization is not None:
@@ -27,7 +28,8 @@ async def make_team(
             name_key=name_key(organization), defaults={"name": organization}
         )
     team = await Team.create(entity=entity, name=name, type=type, organization=org)
-    await TeamMember.create(team=team, user=_user(admin), role=TeamRole.ADMIN)
+    for each in (admin, *admins):
+        await TeamMember.create(team=team, user=_user(each), role=TeamRole.ADMIN)
     for member in members:
         await TeamMember.create(team=team, user=_user(member), role=TeamRole.MEMBER)
     return team

@@ -17,13 +17,12 @@ from models.storage import (
     StorageProjectCounter,
     StoredFile,
 )
-from models.team import TeamRole
 from models.user import User
 from resolvers import storage_ledger
 from resolvers.errors import NotFound
 from resolvers.storage_ledger import FileReport, totals_by_entity_id
 from tests.helpers import GraphQL, count_queries, sign_up
-from tests.rows import make_team
+from tests.team_helpers import make_team
 
 USAGE_FIELDS = """
 usedBytes limitBytes fraction
@@ -190,7 +189,7 @@ async def test_projects_are_largest_first_and_limited(api):
 async def test_team_member_records_for_the_team(api):
     alice = await sign_up("alice")
     bob = await sign_up("bob")
-    team = await make_team("ml-lab", (alice, TeamRole.ADMIN), (bob, TeamRole.MEMBER))
+    team = await make_team("ml-lab", alice, bob)
 
     payload = await record(
         api.signed_in(bob), "ML-Lab", "runs", files(("w.ckpt", "ARTIFACTS", 1234))
@@ -206,7 +205,7 @@ async def test_team_member_records_for_the_team(api):
 async def test_foreign_entity_is_forbidden(api, entity):
     alice = await sign_up("alice")
     bob = await sign_up("bob")
-    await make_team("other-team", (bob, TeamRole.ADMIN))
+    await make_team("other-team", bob)
     variables = {"entity": entity, "project": "p", "files": files(("a", "MEDIA", 1))}
 
     error = await api.signed_in(alice).error(RECORD, variables)
@@ -411,7 +410,7 @@ query($u: String!) { user(username: $u) { teams { name storageUsage { usedBytes 
 
 async def test_team_storage_usage_is_shown_to_its_members(api):
     alice, bob = await sign_up("alice"), await sign_up("bob")
-    await make_team("lab", (alice, TeamRole.ADMIN), (bob, TeamRole.MEMBER))
+    await make_team("lab", alice, bob)
     await record(api.signed_in(alice), "lab", "p", files(("a", "ARTIFACTS", 300)))
 
     data = await api.signed_in(bob).execute(TEAM_USAGE, {"name": "lab"})
@@ -424,7 +423,7 @@ async def test_team_storage_usage_is_shown_to_its_members(api):
 
 async def test_team_storage_usage_is_forbidden_through_a_public_profile(api):
     alice, outsider = await sign_up("alice"), await sign_up("outsider")
-    await make_team("lab", (alice, TeamRole.ADMIN))
+    await make_team("lab", alice)
 
     error = await api.signed_in(outsider).error(PROFILE_TEAM_USAGE, {"u": "alice"})
 
