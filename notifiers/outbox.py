@@ -49,8 +49,13 @@ async def raise_alert(
     alert names its channels. Within `wait_duration_ms` of an alert with the same
     title for the same run that was sent, the deliveries are SUPPRESSED.
     """
-    now = datetime.now(UTC)
     async with in_transaction():
+        if wait_duration_ms:
+            # Alerts of one user that may suppress each other are written one at a
+            # time (a row lock on PostgreSQL, SQLite writes one at a time anyway): two
+            # copies of one alert arriving together must not both be sent.
+            await User.filter(id=user.id).select_for_update().first()
+        now = datetime.now(UTC)
         if channels is None:
             channels = await subscribed_channels(user.id, type)
         suppressed = bool(channels) and await _sent_within(

@@ -334,6 +334,23 @@ async def test_wait_duration_suppresses_the_same_title_for_the_same_run(api, mai
     assert len(mail.messages) == 3
 
 
+async def test_concurrent_copies_of_one_alert_are_sent_once(api, mail):
+    alice = await sign_up("alice")
+    client = api.signed_in(alice)
+
+    answers = await asyncio.gather(
+        *(
+            client.execute(WANDB_NOTIFY_SCRIPTABLE_RUN_ALERT, run_alert(waitDuration=60_000))
+            for _ in range(10)
+        )
+    )
+
+    assert all(a["notifyScriptableRunAlert"]["success"] for a in answers)
+    statuses = sorted(d.status for d in await settled(alice.user.id))
+    assert statuses == [DeliveryStatus.DELIVERED] + [DeliveryStatus.SUPPRESSED] * 9
+    await mail.wait_for(1)
+
+
 async def test_wait_duration_elapsed_sends_again(api, mail):
     alice = await sign_up("alice")
     client = api.signed_in(alice)
