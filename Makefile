@@ -46,3 +46,6 @@ format: install ## format the code
 
 schema: install ## export schema.graphql from the code
 	$(BIN)/python cli.py schema > schema.graphql
+
+bench: install ## run the benchmarks: one table of ratios (PostgreSQL too when TEST_DATABASE_URL is set)
+	$(BIN)/python -m bench
