@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 from tortoise import connections
@@ -113,6 +114,12 @@ class GraphQLApp(GraphQL[Context, None]):
             # Uploads are spooled to temporary files that Strawberry does not close.
             if isinstance(request, Request):
                 await request.close()
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET that carries a persisted query's hash (no `query`) is an operation.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
