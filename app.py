@@ -125,11 +125,15 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         user = request.scope.get("user")
-        return Context(
+        context = Context(
             request=request,
             response=response,
             user=user.user if isinstance(user, SignedInUser) else None,
         )
+        if context.user is not None:
+            # Sign-in read the viewer's own and default entities: no second trip.
+            context.loaders.prime_viewer(context.user)
+        return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         params = context.connection_params or {}

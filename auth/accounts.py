@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from auth.errors import InvalidCredentials
@@ -20,16 +21,24 @@ DEFAULT_SUBSCRIPTIONS = (
 )
 
 
+def _account(username: str) -> QuerySet[User]:
+    # The account with its own and its default entity, in the same round trip:
+    # the request's loaders start with both (see `Loaders.prime_viewer`).
+    return User.filter(entity__name_key=name_key(username)).select_related(
+        "entity", "default_entity"
+    )
+
+
 async def user_for_claims(claims: Claims) -> User:
     """The token's account, created on its first sign-in."""
-    user = await User.filter(entity__name_key=name_key(claims.username)).first()
+    user = await _account(claims.username).first()
     if user is not None:
         return user
     try:
         return await _create_account(claims)
     except IntegrityError:
         # Two first requests raced; the other one created the account.
-        user = await User.filter(entity__name_key=name_key(claims.username)).first()
+        user = await _account(claims.username).first()
         if user is None:
             raise InvalidCredentials(
                 f"The name {claims.username!r} belongs to a team, not an account."

@@ -41,7 +41,11 @@ async def user_for_key(secret: str) -> User:
     """The owner of a live key; `InvalidCredentials` for a malformed, unknown or deleted one."""
     if len(secret) != KEY_LENGTH or not all(c in _ALPHABET for c in secret):
         raise InvalidCredentials("The API key is malformed: it must be 40 letters and digits.")
-    key = await ApiKey.filter(key_hash=hash_key(secret)).select_related("user").first()
+    key = (
+        await ApiKey.filter(key_hash=hash_key(secret))
+        .select_related("user__entity", "user__default_entity")
+        .first()
+    )
     if key is None:
         raise InvalidCredentials("The API key is not valid: it may have been deleted.")
     now = datetime.now(UTC)

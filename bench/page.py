@@ -79,17 +79,12 @@ class Page:
 
     # The reads the GraphQL resolvers make through their DataLoaders, in the same SQL.
 
-    def entities(self) -> asyncio.Future[dict[int, Row]]:
-        async def read() -> dict[int, Row]:
-            ids = sorted({self.user["entity_id"], self.user["default_entity_id"]})
-            rows = await self.db.rows(
-                'SELECT "id","deleted_at","name","created_at","name_key","storage_limit_bytes",'  # noqa: S608 - placeholders only
-                f'"is_team" FROM "entity" WHERE "id" IN ({",".join("?" * len(ids))})',
-                ids,
-            )
-            return {r["id"]: r for r in rows}
-
-        return self.once("entities", read)
+    def entity(self, which: str) -> Json:
+        """The viewer's `entity` or `default_entity`, read with the viewer."""
+        return {
+            "name": self.user[f"user__{which}.name"],
+            "isTeam": _bool(self.user[f"user__{which}.is_team"]),
+        }
 
     def memberships(self) -> asyncio.Future[list[Row]]:
         async def read() -> list[Row]:
@@ -190,11 +185,29 @@ MEMBERS_SQL = (
     'ORDER BY "team_member__user__entity"."name_key" ASC'
 )
 
+_ENTITY_COLUMNS = (
+    "id",
+    "deleted_at",
+    "name",
+    "created_at",
+    "name_key",
+    "storage_limit_bytes",
+    "is_team",
+)
+
 VIEWER_SQL = (
     "SELECT "  # noqa: S608 - fixed text
     + ",".join(f'"user"."{c}"' for c in _USER_COLUMNS)
+    + ","
+    + ",".join(
+        f'"user__{e}"."{c}" "user__{e}.{c}"'
+        for e in ("entity", "default_entity")
+        for c in _ENTITY_COLUMNS
+    )
     + ' FROM "user" LEFT OUTER JOIN "entity" "user__entity" '
     'ON "user__entity"."id"="user"."entity_id" '
+    'LEFT OUTER JOIN "entity" "user__default_entity" '
+    'ON "user__default_entity"."id"="user"."default_entity_id" '
     'WHERE "user__entity"."name_key"=? LIMIT ?'
 )
 
@@ -232,23 +245,17 @@ async def profile(page: Page) -> dict[str, Json]:
     }
 
 
-def _entity(row: Row) -> Json:
-    return {"name": row["name"], "isTeam": _bool(row["is_team"])}
-
-
 async def project_defaults(page: Page) -> Json:
-    entities = await page.entities()
     return {
-        "entity": _entity(entities[page.user["default_entity_id"]]),
+        "entity": page.entity("default_entity"),
         "privacy": page.user["default_privacy"],
         "codeSavingEnabled": _bool(page.user["code_saving_enabled"]),
     }
 
 
 async def available_entities(page: Page) -> Json:
-    entities, memberships = await asyncio.gather(page.entities(), page.memberships())
-    own = [_entity(entities[page.user["entity_id"]])]
-    return own + [
+    memberships = await page.memberships()
+    return [page.entity("entity")] + [
         {
             "name": m["team_member__team__entity.name"],
             "isTeam": _bool(m["team_member__team__entity.is_team"]),

@@ -17,6 +17,7 @@ from models.api_key import ApiKey
 from models.beta import BetaFeature, UserBetaFeature
 from models.entity import Entity
 from models.team import Organization, TeamMember
+from models.user import User
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -81,6 +82,14 @@ async def _beta_toggles_by_user_id(user_ids: list[int]) -> list[dict[str, bool]]
 
 class Loaders:
     """The loaders of one request; each is made on first use."""
+
+    def prime_viewer(self, user: User) -> None:
+        """Start with what authentication read: the viewer's own and default entities."""
+        for related in ("entity", "default_entity"):
+            # Set only when the query selected it (`select_related`), else absent.
+            entity = getattr(user, f"_{related}", None)
+            if isinstance(entity, Entity):
+                self.entity_by_id.prime(entity.id, entity)
 
     @cached_property
     def entity_by_id(self) -> DataLoader[int, Entity | None]:
