@@ -30,7 +30,7 @@ run: migrate ## install, migrate and serve on http://127.0.0.1:8000 (GraphiQL on
 	@echo "Sign in: run   $(BIN)/python cli.py token NAME   (add --admin for an administrator)"
 	@echo "and paste into GraphiQL's Headers tab:   {\"Authorization\": \"Bearer <token>\"}"
 	@echo
-	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT) --loop uvloop --http httptools
 
 test: install ## run the tests (PostgreSQL and Redis too when TEST_DATABASE_URL / TEST_REDIS_URL are set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

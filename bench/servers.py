@@ -37,8 +37,9 @@ from tests.helpers import Database, create_database, drop_database
 VIEWER = "ada"
 #: The settings page of the bench: 5 teams of 6 (the viewer and 5 others).
 TEAMS, MEMBERS_EACH, API_KEYS = 5, 6, 3
-#: uvicorn's options for every bench server (as `make run` serves).
-UVICORN_OPTIONS = ("--loop", "uvloop", "--http", "httptools")
+#: uvicorn's options for every bench server (as `make run` serves); BENCH_UVICORN
+#: overrides them, e.g. "--loop asyncio --http h11" to measure what uvloop brings.
+UVICORN_OPTIONS = tuple(os.environ.get("BENCH_UVICORN", "--loop uvloop --http httptools").split())
 
 
 def postgres_available() -> bool:
