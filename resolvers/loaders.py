@@ -18,6 +18,7 @@ from models.beta import BetaFeature, UserBetaFeature
 from models.entity import Entity
 from models.team import Organization, TeamMember
 from models.user import User
+from resolvers.prepared import Prepared
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -38,44 +39,60 @@ def many_per_key(keys: Sequence[K], rows: Iterable[V], key: Callable[[V], K]) ->
     return [grouped.get(k, []) for k in keys]
 
 
+# The queries of the loaders, built once (see resolvers/prepared.py).
+ENTITIES = Prepared(lambda ids: Entity.filter(id__in=ids))
+API_KEYS = Prepared(
+    lambda user_ids: ApiKey.filter(user_id__in=user_ids).order_by("created_at", "id")
+)
+MEMBERSHIPS = Prepared(
+    lambda user_ids: (
+        TeamMember.filter(user_id__in=user_ids)
+        .select_related("team__entity")
+        .order_by("team__entity__name_key")
+    )
+)
+MEMBERS = Prepared(
+    lambda team_ids: (
+        TeamMember.filter(team_id__in=team_ids)
+        .select_related("user")
+        .order_by("user__entity__name_key")
+    )
+)
+ORGANIZATIONS = Prepared(lambda ids: Organization.filter(id__in=ids))
+BETA_CATALOG = Prepared(lambda _: BetaFeature.all().order_by("position", "key"))
+BETA_TOGGLES = Prepared(lambda user_ids: UserBetaFeature.filter(user_id__in=user_ids))
+
+
 async def _entities_by_id(ids: list[int]) -> list[Entity | None]:
-    return one_per_key(ids, await Entity.filter(id__in=ids), lambda e: e.id)
+    return one_per_key(ids, await ENTITIES(ids), lambda e: e.id)
 
 
 async def _api_keys_by_user_id(user_ids: list[int]) -> list[list[ApiKey]]:
-    keys = await ApiKey.filter(user_id__in=user_ids).order_by("created_at", "id")
+    keys = await API_KEYS(user_ids)
     return many_per_key(user_ids, keys, lambda k: k.user_id)
 
 
 async def _memberships_by_user_id(user_ids: list[int]) -> list[list[TeamMember]]:
-    memberships = (
-        await TeamMember.filter(user_id__in=user_ids)
-        .select_related("team__entity")
-        .order_by("team__entity__name_key")
-    )
+    memberships = await MEMBERSHIPS(user_ids)
     return many_per_key(user_ids, memberships, lambda m: m.user_id)
 
 
 async def _members_by_team_id(team_ids: list[int]) -> list[list[TeamMember]]:
-    members = (
-        await TeamMember.filter(team_id__in=team_ids)
-        .select_related("user")
-        .order_by("user__entity__name_key")
-    )
+    members = await MEMBERS(team_ids)
     return many_per_key(team_ids, members, lambda m: m.team_id)
 
 
 async def _organizations_by_id(ids: list[int]) -> list[Organization | None]:
-    return one_per_key(ids, await Organization.filter(id__in=ids), lambda o: o.id)
+    return one_per_key(ids, await ORGANIZATIONS(ids), lambda o: o.id)
 
 
 async def _beta_catalog(keys: list[str]) -> list[list[BetaFeature]]:
-    catalog = await BetaFeature.all().order_by("position", "key")
+    catalog = await BETA_CATALOG([])
     return [catalog for _ in keys]
 
 
 async def _beta_toggles_by_user_id(user_ids: list[int]) -> list[dict[str, bool]]:
-    toggles = await UserBetaFeature.filter(user_id__in=user_ids)
+    toggles = await BETA_TOGGLES(user_ids)
     grouped = many_per_key(user_ids, toggles, lambda t: t.user_id)
     return [{t.feature_id: t.enabled for t in group} for group in grouped]
 
