@@ -35,8 +35,11 @@ from tests.e2e.process import ROOT, free_port, migrate, server_env
 from tests.helpers import Database, create_database, drop_database
 
 VIEWER = "ada"
-#: The settings page of the bench: 5 teams of 6 (the viewer and 5 others).
-TEAMS, MEMBERS_EACH, API_KEYS = 5, 6, 3
+#: The settings page of the bench: 5 teams of 6 (the viewer and 5 others), 3 API
+#: keys; BENCH_TEAMS and BENCH_MEMBERS change the page's size to see what it costs.
+TEAMS = int(os.environ.get("BENCH_TEAMS", "5"))
+MEMBERS_EACH = int(os.environ.get("BENCH_MEMBERS", "6"))
+API_KEYS = 3
 #: uvicorn's options for every bench server (as `make run` serves); BENCH_UVICORN
 #: overrides them, e.g. "--loop asyncio --http h11" to measure what uvloop brings.
 UVICORN_OPTIONS = tuple(os.environ.get("BENCH_UVICORN", "--loop uvloop --http httptools").split())
@@ -82,7 +85,8 @@ async def orm(url: str) -> AsyncIterator[None]:
 
 
 async def seed() -> None:
-    """The viewer with a full profile, 5 teams of 6, 3 API keys, a beta toggle, usage."""
+    """The viewer with a full profile, TEAMS teams of MEMBERS_EACH, API keys, a beta
+    toggle, storage usage."""
     viewer = await user_for_claims(Claims(VIEWER, f"{VIEWER}@example.com", "Ada L.", None))
     await User.filter(id=viewer.id).update(
         institution="Analytical Engines Ltd",

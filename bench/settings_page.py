@@ -32,7 +32,14 @@ from bench import page  # noqa: E402
 from bench.figures import Figure, median, render  # noqa: E402
 from bench.floor import PATH, wrap  # noqa: E402
 from bench.loadgen import Load, LoadGenerator, Request  # noqa: E402
-from bench.servers import bench_database, orm, postgres_available, servers  # noqa: E402
+from bench.servers import (  # noqa: E402
+    MEMBERS_EACH,
+    TEAMS,
+    bench_database,
+    orm,
+    postgres_available,
+    servers,
+)
 from tests.helpers import LiveServer  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -207,7 +214,10 @@ async def settings_page(kind: str, load: LoadGenerator) -> list[Figure]:
             tried = variants(bench.authorization, persisted)
             measured = await rounds(load, [server.url], tried)
     floor = measured["floor"]
-    note = f"{count} SQL statements each, same JSON; {ROUNDS} rounds × {SECONDS:g} s"
+    note = (
+        f"{TEAMS} teams of {MEMBERS_EACH}; {count} SQL statements each, same JSON; "
+        f"{ROUNDS} rounds × {SECONDS:g} s"
+    )
     figures = []
     for variant in tried[:-1]:
         figures.append(

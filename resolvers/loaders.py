@@ -16,9 +16,9 @@ from strawberry.dataloader import DataLoader
 from models.api_key import ApiKey
 from models.beta import BetaFeature, UserBetaFeature
 from models.entity import Entity
+from models.prepared import Prepared
 from models.team import Organization, TeamMember
 from models.user import User
-from resolvers.prepared import Prepared
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -39,7 +39,7 @@ def many_per_key(keys: Sequence[K], rows: Iterable[V], key: Callable[[V], K]) ->
     return [grouped.get(k, []) for k in keys]
 
 
-# The queries of the loaders, built once (see resolvers/prepared.py).
+# The queries of the loaders, built once (see models/prepared.py).
 ENTITIES = Prepared(lambda ids: Entity.filter(id__in=ids))
 API_KEYS = Prepared(
     lambda user_ids: ApiKey.filter(user_id__in=user_ids).order_by("created_at", "id")

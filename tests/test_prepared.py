@@ -8,9 +8,9 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from models.prepared import Prepared
 from models.team import TeamMember
 from resolvers import loaders
-from resolvers.prepared import Prepared
 from tests.helpers import count_queries, sign_up
 from tests.team_helpers import make_team
 
@@ -64,12 +64,23 @@ async def test_prepared_query_runs_inside_the_callers_transaction(db):
 async def test_query_whose_parameters_are_not_its_keys_runs_as_a_plain_queryset(db):
     ada = await sign_up("ada")
     lab = await make_team("lab", ada)
-    prepared = Prepared(lambda ids: TeamMember.filter(team_id__in=ids, role="ADMIN"))
+    prepared = Prepared(lambda ids: TeamMember.filter(role="ADMIN").filter(team_id__in=ids))
 
     found = await prepared([lab.id])
 
     assert [m.user_id for m in found] == [ada.user.id]
-    assert prepared.compiled == {next(iter(prepared.compiled)): None}
+    assert list(prepared.compiled.values()) == [None]
+
+
+async def test_constant_parameters_after_the_keys_are_kept(db):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    lab, ops = await make_team("lab", ada, bob), await make_team("ops", bob)
+    first = Prepared(lambda ids: TeamMember.filter(team_id__in=ids).order_by("-id").limit(1))
+
+    found = [await first([team.id]) for team in (lab, ops, lab)]
+
+    assert [[m.team_id for m in rows] for rows in found] == [[lab.id], [ops.id], [lab.id]]
+    assert [m.user_id for m in found[0]] == [bob.user.id]
 
 
 async def test_every_loader_query_matches_its_plain_queryset(db):

@@ -1,12 +1,16 @@
-"""Loader queries whose SQL is built once, then run with each request's keys.
+"""Queries whose SQL is built once, then run with each request's keys.
 
 Building a Tortoise query (the pypika tree, then its SQL text) costs about as
 much as running a small one: a quarter of a millisecond for the settings page's
 member list, a sixth of the whole page's ORM time across its queries. A
-DataLoader's query differs between requests only in its keys, so `Prepared`
-builds it the first time for each database dialect and key count, keeps the SQL,
-and afterwards hands Tortoise's own executor that SQL with the new keys: the
-same statement, the same model objects, without rebuilding.
+DataLoader's query (or sign-in's) differs between requests only in its keys, so
+`Prepared` builds it the first time for each database dialect and key count,
+keeps the SQL, and afterwards hands Tortoise's own executor that SQL with the
+new keys: the same statement, the same model objects, without rebuilding.
+
+The builder must take everything that varies through its keys: the statement's
+parameters must start with the keys, and whatever follows them (a LIMIT) is
+kept as it was the first time.
 
 It relies on Tortoise internals (`_make_query`, `_select_related_idx`, the
 executor), which is why tortoise-orm is pinned to a minor version and
@@ -29,6 +33,8 @@ M = TypeVar("M", bound=Model)
 class _Compiled:
     sql: str
     select_related_idx: list[Any]
+    #: Parameters after the keys, fixed by the builder (a LIMIT).
+    tail: list[Any]
 
 
 class Prepared(Generic[M]):
@@ -54,7 +60,9 @@ class Prepared(Generic[M]):
             db=db,
             select_related_idx=list(compiled.select_related_idx),
         )
-        models: list[M] = await executor.execute_select(compiled.sql, params, custom_fields=[])
+        models: list[M] = await executor.execute_select(
+            compiled.sql, params + compiled.tail, custom_fields=[]
+        )
         return models
 
     @staticmethod
@@ -64,6 +72,6 @@ class Prepared(Generic[M]):
         query._db = db
         query._make_query()
         sql, values = query.query.get_parameterized_sql()
-        if values != params:
+        if values[: len(params)] != params:
             return None
-        return _Compiled(sql, list(query._select_related_idx))
+        return _Compiled(sql, list(query._select_related_idx), values[len(params) :])
