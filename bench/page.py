@@ -375,25 +375,26 @@ async def storage_usage(page: Page) -> Json:
     entity_id = page.user["entity_id"]
     limits, counters, photos = await asyncio.gather(
         page.db.rows(
-            'SELECT "id","storage_limit_bytes" FROM "entity" WHERE "id" IN (?)', [entity_id]
+            'SELECT "id" "0","storage_limit_bytes" "1" FROM "entity" WHERE "id" IN (?)', [entity_id]
         ),
         page.db.rows(
-            'SELECT "entity_id","category","bytes" FROM "storage_category_counter" '
+            'SELECT "entity_id" "0","category" "1","bytes" "2" FROM "storage_category_counter" '
             'WHERE "entity_id" IN (?)',
             [entity_id],
         ),
         page.db.rows(
-            'SELECT "entity_id","photo_bytes" FROM "user" '
+            'SELECT "entity_id" "0","photo_bytes" "1" FROM "user" '
             'WHERE "entity_id" IN (?) AND "photo_bytes">?',
             [entity_id, 0],
         ),
     )
     by_category = dict.fromkeys(("RUN_FILES", "ARTIFACTS", "MEDIA"), 0)
-    for row in counters:
-        by_category[row["category"]] += row["bytes"]
-    for row in photos:
-        by_category["MEDIA"] += row["photo_bytes"]
-    limit = limits[0]["storage_limit_bytes"]
+    # Columns are aliased by position, as Tortoise's values_list() names them.
+    for _, category, size in counters:
+        by_category[category] += size
+    for _, size in photos:
+        by_category["MEDIA"] += size
+    limit = limits[0][1]
     limit = config.DEFAULT_STORAGE_LIMIT_BYTES if limit is None else limit
     used = sum(by_category.values())
     return {
