@@ -32,7 +32,7 @@ run: migrate ## install, migrate and serve http://127.0.0.1:8000/settings (Graph
 	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql with the Headers tab set to"
 	@echo "  {\"Authorization\": \"Bearer <token>\"}   (a token from: $(BIN)/python cli.py token NAME)"
 	@echo
-	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT) --loop uvloop --http httptools
 
 test: install ## run the tests (PostgreSQL and Redis too when TEST_DATABASE_URL / TEST_REDIS_URL are set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -46,11 +46,8 @@ format: install ## format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install ## run the benchmarks (PostgreSQL when TEST_DATABASE_URL is set), printing ratios
-	$(BIN)/python -m bench.storage_usage
-
 schema: install ## export schema.graphql from the code
 	$(BIN)/python cli.py schema > schema.graphql
 
-bench: install ## run the benchmarks (they print latency figures and ratios)
-	$(BIN)/python -m bench.alert_ingestion
+bench: install ## run the benchmarks: one table of ratios (PostgreSQL too when TEST_DATABASE_URL is set)
+	$(BIN)/python -m bench

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 from tortoise import connections
@@ -117,18 +118,28 @@ class GraphQLApp(GraphQL[Context, None]):
             if isinstance(request, Request):
                 await request.close()
 
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET that carries a persisted query's hash (no `query`) is an operation.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         signed_in = request.scope.get("user")
         if not isinstance(signed_in, SignedInUser):
             return Context(request=request, response=response, user=None)
-        return Context(
+        context = Context(
             request=request,
             response=response,
             user=signed_in.user,
             credentials_expire_at=signed_in.expires_at,
         )
+        if context.user is not None:
+            # Sign-in read the viewer's own and default entities: no second trip.
+            context.loaders.prime_viewer(context.user)
+        return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         params = context.connection_params or {}

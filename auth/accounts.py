@@ -11,6 +11,7 @@ from auth.errors import InvalidCredentials
 from auth.tokens import Claims
 from models.alert import AlertChannel, AlertEventType, AlertSubscription
 from models.entity import Entity, name_key
+from models.prepared import Prepared
 from models.user import User
 
 #: What a new account hears about, and how: crashes and wandb.alert() by email.
@@ -20,16 +21,30 @@ DEFAULT_SUBSCRIPTIONS = (
 )
 
 
+#: The account with its own and its default entity, in the same round trip (the
+#: request's loaders start with both, see `Loaders.prime_viewer`); built once.
+_ACCOUNT = Prepared(
+    lambda keys: (
+        User.filter(entity__name_key=keys[0]).select_related("entity", "default_entity").limit(1)
+    )
+)
+
+
+async def _account(username: str) -> User | None:
+    found = await _ACCOUNT([name_key(username)])
+    return found[0] if found else None
+
+
 async def user_for_claims(claims: Claims) -> User:
     """The token's account, created on its first sign-in."""
-    user = await User.filter(entity__name_key=name_key(claims.username)).first()
+    user = await _account(claims.username)
     if user is not None:
         return user
     try:
         return await _create_account(claims)
     except IntegrityError:
         # Two first requests raced; the other one created the account.
-        user = await User.filter(entity__name_key=name_key(claims.username)).first()
+        user = await _account(claims.username)
         if user is None:
             raise InvalidCredentials(
                 f"The name {claims.username!r} belongs to a team, not an account."

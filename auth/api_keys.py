@@ -12,11 +12,20 @@ from tortoise.expressions import Q
 
 from auth.errors import InvalidCredentials
 from models.api_key import ApiKey
+from models.prepared import Prepared
 from models.user import User
 
 KEY_LENGTH = 40
 PREFIX_LENGTH = 8
 _ALPHABET = string.ascii_letters + string.digits
+#: A key with its owner and the owner's entities (see `auth.accounts`), built once.
+_KEY = Prepared(
+    lambda keys: (
+        ApiKey.filter(key_hash=keys[0])
+        .select_related("user__entity", "user__default_entity")
+        .limit(1)
+    )
+)
 #: `lastUsedAt` is written at most this often per key, so busy trackers cost no writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -41,7 +50,8 @@ async def user_for_key(secret: str) -> User:
     """The owner of a live key; `InvalidCredentials` for a malformed, unknown or deleted one."""
     if len(secret) != KEY_LENGTH or not all(c in _ALPHABET for c in secret):
         raise InvalidCredentials("The API key is malformed: it must be 40 letters and digits.")
-    key = await ApiKey.filter(key_hash=hash_key(secret)).select_related("user").first()
+    found = await _KEY([hash_key(secret)])
+    key = found[0] if found else None
     if key is None:
         raise InvalidCredentials("The API key is not valid: it may have been deleted.")
     now = datetime.now(UTC)

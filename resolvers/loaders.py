@@ -18,8 +18,10 @@ from models.api_key import ApiKey
 from models.beta import BetaFeature, UserBetaFeature
 from models.entity import Entity
 from models.integration import GithubIntegration, SlackIntegration
+from models.prepared import Prepared
 from models.storage import StorageProjectCounter
 from models.team import Organization, TeamMember
+from models.user import User
 from resolvers import storage_ledger
 from resolvers.storage_ledger import StorageTotals
 
@@ -42,44 +44,60 @@ def many_per_key(keys: Sequence[K], rows: Iterable[V], key: Callable[[V], K]) ->
     return [grouped.get(k, []) for k in keys]
 
 
+# The queries of the loaders, built once (see models/prepared.py).
+ENTITIES = Prepared(lambda ids: Entity.filter(id__in=ids))
+API_KEYS = Prepared(
+    lambda user_ids: ApiKey.filter(user_id__in=user_ids).order_by("created_at", "id")
+)
+MEMBERSHIPS = Prepared(
+    lambda user_ids: (
+        TeamMember.filter(user_id__in=user_ids)
+        .select_related("team__entity")
+        .order_by("team__entity__name_key")
+    )
+)
+MEMBERS = Prepared(
+    lambda team_ids: (
+        TeamMember.filter(team_id__in=team_ids)
+        .select_related("user")
+        .order_by("user__entity__name_key")
+    )
+)
+ORGANIZATIONS = Prepared(lambda ids: Organization.filter(id__in=ids))
+BETA_CATALOG = Prepared(lambda _: BetaFeature.all().order_by("position", "key"))
+BETA_TOGGLES = Prepared(lambda user_ids: UserBetaFeature.filter(user_id__in=user_ids))
+
+
 async def _entities_by_id(ids: list[int]) -> list[Entity | None]:
-    return one_per_key(ids, await Entity.filter(id__in=ids), lambda e: e.id)
+    return one_per_key(ids, await ENTITIES(ids), lambda e: e.id)
 
 
 async def _api_keys_by_user_id(user_ids: list[int]) -> list[list[ApiKey]]:
-    keys = await ApiKey.filter(user_id__in=user_ids).order_by("created_at", "id")
+    keys = await API_KEYS(user_ids)
     return many_per_key(user_ids, keys, lambda k: k.user_id)
 
 
 async def _memberships_by_user_id(user_ids: list[int]) -> list[list[TeamMember]]:
-    memberships = (
-        await TeamMember.filter(user_id__in=user_ids)
-        .select_related("team__entity")
-        .order_by("team__entity__name_key")
-    )
+    memberships = await MEMBERSHIPS(user_ids)
     return many_per_key(user_ids, memberships, lambda m: m.user_id)
 
 
 async def _members_by_team_id(team_ids: list[int]) -> list[list[TeamMember]]:
-    members = (
-        await TeamMember.filter(team_id__in=team_ids)
-        .select_related("user")
-        .order_by("user__entity__name_key")
-    )
+    members = await MEMBERS(team_ids)
     return many_per_key(team_ids, members, lambda m: m.team_id)
 
 
 async def _organizations_by_id(ids: list[int]) -> list[Organization | None]:
-    return one_per_key(ids, await Organization.filter(id__in=ids), lambda o: o.id)
+    return one_per_key(ids, await ORGANIZATIONS(ids), lambda o: o.id)
 
 
 async def _beta_catalog(keys: list[str]) -> list[list[BetaFeature]]:
-    catalog = await BetaFeature.all().order_by("position", "key")
+    catalog = await BETA_CATALOG([])
     return [catalog for _ in keys]
 
 
 async def _beta_toggles_by_user_id(user_ids: list[int]) -> list[dict[str, bool]]:
-    toggles = await UserBetaFeature.filter(user_id__in=user_ids)
+    toggles = await BETA_TOGGLES(user_ids)
     grouped = many_per_key(user_ids, toggles, lambda t: t.user_id)
     return [{t.feature_id: t.enabled for t in group} for group in grouped]
 
@@ -130,6 +148,14 @@ async def _github_integrations_by_user_id(
 
 class Loaders:
     """The loaders of one request; each is made on first use."""
+
+    def prime_viewer(self, user: User) -> None:
+        """Start with what authentication read: the viewer's own and default entities."""
+        for related in ("entity", "default_entity"):
+            # Set only when the query selected it (`select_related`), else absent.
+            entity = getattr(user, f"_{related}", None)
+            if isinstance(entity, Entity):
+                self.entity_by_id.prime(entity.id, entity)
 
     @cached_property
     def entity_by_id(self) -> DataLoader[int, Entity | None]:

@@ -8,14 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -33,7 +26,8 @@ from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
 from schema.beta import BetaFeature, SetBetaFeaturePayload
 from schema.common import SuccessPayload, mutation
 from schema.connect import StartConnectPayload
-from schema.extensions import ParsedDocuments, PublicErrors, log_internal
+from schema.documents import CheckedDocuments
+from schema.extensions import PublicErrors, log_internal
 from schema.github import ConnectGithubPayload
 from schema.scalars import SCALARS
 from schema.storage import StorageUsagePayload
@@ -43,8 +37,6 @@ from schema.user import Profile, UpdateProjectDefaultsPayload, UpdateUserPayload
 MAX_DEPTH = 10
 MAX_ALIASES = 50
 MAX_TOKENS = 5000
-#: Distinct documents kept parsed and validated; clients send fixed documents.
-CACHE_SIZE = 256
 
 
 @strawberry.type
@@ -151,23 +143,27 @@ class Schema(strawberry.Schema):
         log_internal(errors, execution_context)
 
 
-def _introspection_guard() -> SchemaExtension:
-    # A server that hides its IDE (GRAPHIQL=false, production) hides its schema too.
-    if config.GRAPHIQL:
-        return SchemaExtension()
-    return AddValidationRules([NoSchemaIntrospectionCustomRule])
+#: Our rules, made once: validated documents are cached by text and rules, so the
+#: rules must be the same objects for every request (Strawberry's limiters make
+#: new rule classes per request, so its validation cache never hits).
+LIMITS: tuple[Any, ...] = (
+    query_depth_limiter.create_validator(MAX_DEPTH, should_ignore=None),
+    max_aliases.create_validator(MAX_ALIASES),
+)
+#: A server that hides its IDE (GRAPHIQL=false, production) hides its schema too.
+LIMITS_WITHOUT_INTROSPECTION = (*LIMITS, NoSchemaIntrospectionCustomRule)
+
+
+def _checked_documents() -> CheckedDocuments:
+    rules = LIMITS if config.GRAPHIQL else LIMITS_WITHOUT_INTROSPECTION
+    return CheckedDocuments(validation_rules=rules, max_tokens=MAX_TOKENS)
 
 
 def _extensions() -> list[Any]:
     # Factories, not instances: an instance would be shared by concurrent requests.
     return [
         PublicErrors,
-        _introspection_guard,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParsedDocuments(maxsize=CACHE_SIZE),
-        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        _checked_documents,
     ]
 
 

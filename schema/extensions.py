@@ -9,13 +9,11 @@ error." and nothing more.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache
+from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
 logger = logging.getLogger("switchboard.errors")
@@ -47,19 +45,6 @@ def _code(error: GraphQLError) -> str:
     if error.path is None:
         return "BAD_USER_INPUT" if error.original_error else "GRAPHQL_VALIDATION_FAILED"
     return "INTERNAL_SERVER_ERROR"
-
-
-class ParsedDocuments(ParserCache):
-    """Strawberry's parser cache, except that a document that fails to parse is left
-    to Strawberry's own parse step, which reports the error as the client's; the
-    cache's own parse would raise through every extension unmasked and uncoded."""
-
-    def on_parse(self) -> Iterator[None]:
-        with contextlib.suppress(GraphQLError):
-            self.execution_context.graphql_document = self.cached_parse_document(
-                self.execution_context.query, **self.execution_context.parse_options
-            )
-        yield
 
 
 class PublicErrors(MaskErrors):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from models.entity import Entity
 from models.team import Organization, Team, TeamMember, TeamRole, TeamType
 from models.user import User
@@ -28,6 +30,10 @@ query SettingsPage {
 
 GENERATE_API_KEY = """
 mutation { generateApiKey(input: {name: "laptop"}) { errors { code } } }
+"""
+
+GENERATE_API_KEY_SECRET = """
+mutation { generateApiKey(input: {name: "tracker"}) { secret } }
 """
 
 SET_BETA_FEATURE = """
@@ -89,6 +95,28 @@ async def test_settings_page_costs_the_same_for_1_team_and_for_50_teams_of_20(ap
     assert [f["enabled"] for f in large["viewer"]["betaFeatures"]] == [False, True, False]
     assert len(large["viewer"]["apiKeys"]) == 1
     assert len(fifty_teams) == len(one_team), (one_team, fifty_teams)
-    # Sign-in, viewer's entity, memberships, members, organizations, catalog,
-    # toggles, API keys: a handful, not one per team or member.
-    assert len(one_team) <= 10, one_team
+    # Sign-in (with the viewer's own and default entities), memberships, members,
+    # organizations, catalog, toggles, API keys: seven, not one per team or member.
+    assert len(one_team) <= 7, one_team
+
+
+ENTITIES = "{ viewer { projectDefaults { entity { name } } availableEntities { name } } }"
+
+
+async def test_sign_in_reads_the_viewers_entities_for_tokens_and_api_keys(api):
+    ada = await sign_up("ada")
+    team = await Entity.create(name="lab", name_key="lab", is_team=True)
+    await User.filter(id=ada.user.id).update(default_entity_id=team.id)
+    secret = (await api.signed_in(ada).execute(GENERATE_API_KEY_SECRET))["generateApiKey"]["secret"]
+    basic = "Basic " + base64.b64encode(f"api:{secret}".encode()).decode()
+
+    answers, statements = [], []
+    for authorization in (ada.authorization, basic):
+        with count_queries() as seen:
+            answers.append(await api.signed_in(authorization).execute(ENTITIES))
+        statements.append(seen)
+
+    assert answers[0] == answers[1]
+    assert answers[0]["viewer"]["projectDefaults"] == {"entity": {"name": "lab"}}
+    for seen in statements:
+        assert not [s for s in seen if s.startswith("SELECT") and ' FROM "entity"' in s], seen

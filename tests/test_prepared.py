@@ -1,0 +1,98 @@
+"""Prepared loader queries answer exactly what their plain querysets answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.prepared import Prepared
+from models.team import TeamMember
+from resolvers import loaders
+from tests.helpers import count_queries, sign_up
+from tests.team_helpers import make_team
+
+
+def members(team_ids: list[int]) -> QuerySet[TeamMember]:
+    return (
+        TeamMember.filter(team_id__in=team_ids)
+        .select_related("user", "team__entity")
+        .order_by("user__entity__name_key", "team_id")
+    )
+
+
+def row(model: Model) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in model._meta.db_fields}
+
+
+def described(rows: list[TeamMember]) -> list[tuple[dict[str, Any], ...]]:
+    """Every column of each row and of the related rows it was loaded with."""
+    return [(row(m), row(m.user), row(m.team), row(m.team.entity)) for m in rows]
+
+
+async def test_prepared_query_returns_the_querysets_models_for_any_number_of_keys(db):
+    ada, bob, eve = [await sign_up(n) for n in ("ada", "bob", "eve")]
+    lab = await make_team("lab", ada, bob)
+    ops = await make_team("ops", bob, eve)
+    prepared = Prepared(members)
+
+    for keys in ([lab.id], [lab.id, ops.id], [ops.id, lab.id, 999], []):
+        with count_queries() as statements:
+            found = await prepared(keys)
+        plain = await members(keys)
+
+        assert described(found) == described(plain)
+        assert len(statements) == 1
+    assert described(await prepared([lab.id]))[0][1]["username"] == "ada"
+
+
+async def test_prepared_query_runs_inside_the_callers_transaction(db):
+    ada = await sign_up("ada")
+    lab = await make_team("lab", ada)
+    prepared = Prepared(members)
+    await prepared([lab.id])  # compiled outside any transaction
+
+    async with in_transaction():
+        await TeamMember.filter(team_id=lab.id).delete()
+        inside = await prepared([lab.id])
+
+    assert inside == []
+
+
+async def test_query_whose_parameters_are_not_its_keys_runs_as_a_plain_queryset(db):
+    ada = await sign_up("ada")
+    lab = await make_team("lab", ada)
+    prepared = Prepared(lambda ids: TeamMember.filter(role="ADMIN").filter(team_id__in=ids))
+
+    found = await prepared([lab.id])
+
+    assert [m.user_id for m in found] == [ada.user.id]
+    assert list(prepared.compiled.values()) == [None]
+
+
+async def test_constant_parameters_after_the_keys_are_kept(db):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    lab, ops = await make_team("lab", ada, bob), await make_team("ops", bob)
+    first = Prepared(lambda ids: TeamMember.filter(team_id__in=ids).order_by("-id").limit(1))
+
+    found = [await first([team.id]) for team in (lab, ops, lab)]
+
+    assert [[m.team_id for m in rows] for rows in found] == [[lab.id], [ops.id], [lab.id]]
+    assert [m.user_id for m in found[0]] == [bob.user.id]
+
+
+async def test_every_loader_query_matches_its_plain_queryset(db):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    await make_team("lab", ada, bob, organization="Lab Org")
+    team_ids = [m.team_id for m in await TeamMember.filter(user_id=ada.user.id)]
+
+    by_loader = await loaders._members_by_team_id(team_ids)
+    memberships = await loaders._memberships_by_user_id([ada.user.id, bob.user.id])
+
+    assert [[row(m) for m in group] for group in by_loader] == [
+        [row(m) for m in await TeamMember.filter(team_id=t).order_by("user__entity__name_key")]
+        for t in team_ids
+    ]
+    assert [[m.team.entity.name for m in group] for group in memberships] == [["lab"], ["lab"]]
