@@ -4,6 +4,7 @@ and the settings page."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -160,6 +161,16 @@ class GraphQLApp(GraphQL[Context, None]):
         return None
 
 
+def _tune_garbage_collector() -> None:
+    # Everything loaded by now (modules, the schema, the ORM) lives as long as the
+    # process: frozen, full collections skip it. Young collections run 70 times less
+    # often than Python's default. Together they take the pauses that otherwise
+    # stall a live alert's fan-out to a thousand subscribers (bench/fanout.py).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
+
+
 def _credentials_refused(conn: HTTPConnection, error: AuthenticationError) -> Response:
     # The same shape as any GraphQL error, so clients need one error path.
     body = {
@@ -203,6 +214,7 @@ def create_app(*, init_orm: bool = True) -> Starlette:
             await stack.enter_async_context(bus.running(bus.create_bus()))
             stack.push_async_callback(hooks.drain)  # publications under way finish first
             await stack.enter_async_context(dispatcher.running())
+            _tune_garbage_collector()
             yield
 
     routes: list[Any] = [
