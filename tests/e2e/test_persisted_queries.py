@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
 from auth.tokens import issue_token
-from tests.e2e.process import ServerProcess, migrate, server_env, server_process
-from tests.helpers import create_database, drop_database
 
 pytestmark = pytest.mark.e2e
 QUERY = "query Page { viewer { username betaFeatures { key enabled } } }"
-
-
-@pytest.fixture(params=["sqlite", "postgres"], scope="module")
-async def live(request) -> AsyncIterator[ServerProcess]:
-    if request.param == "postgres" and not os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    db = await create_database(request.param, name="apq")
-    try:
-        env = server_env(db.url)
-        migrate(env)
-        async with server_process(env) as server:
-            yield server
-    finally:
-        await drop_database(db)
 
 
 def body(query: str | None, sha256: str) -> dict[str, object]:
