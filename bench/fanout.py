@@ -217,7 +217,7 @@ def figure(r: Result, rounds: int) -> Figure:
         name=f"live-alert fan-out, {r.setup}, {r.subscribers:,} subscribers",
         measured=measured,
         goal="; ".join([*goals, MEMORY_GOAL]),
-        note=f"{rounds} alerts, {r.received:,} of {r.expected:,} receipts",
+        note=f"{r.received:,} of {r.expected:,} receipts ({rounds} × {r.subscribers:,})",
     )
 
 
