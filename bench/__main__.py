@@ -44,7 +44,9 @@ async def main(names: list[str]) -> int:
     started = time.monotonic()
     for name in names:
         print(f"... {name}", file=sys.stderr, flush=True)
+        begun = time.monotonic()
         found = await run_module(name)
+        print(f"    {time.monotonic() - begun:.0f} s", file=sys.stderr, flush=True)
         if found is None:
             failed = True
             found = [Figure(name.removeprefix("bench."), "failed: traceback on stderr")]
