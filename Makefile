@@ -49,5 +49,5 @@ format: install ## format the code
 schema: install ## export schema.graphql from the code
 	$(BIN)/python cli.py schema > schema.graphql
 
-bench: install ## run the benchmarks: one table of ratios (PostgreSQL too when TEST_DATABASE_URL is set)
+bench: install ## run the benchmarks: one table (PostgreSQL and Redis rows when TEST_DATABASE_URL / TEST_REDIS_URL are set)
 	$(BIN)/python -m bench

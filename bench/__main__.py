@@ -1,21 +1,19 @@
 """`python -m bench` (what `make bench` runs): every bench module, one table.
 
+    python -m bench [bench.<name> ...]
+
 Each module of `MODULES` exposes `async def run() -> list[Figure]` (see
-`bench/figures.py`); its figures become rows of the table. A module not written
-yet is a row saying so; one without that `run()` (none, or one that needs
-arguments or returns something else) is run as `python -m bench.<name>` and its
-own output is printed under the table.
+`bench/figures.py`); its figures become rows of the table. A module that fails
+is a row saying so, its traceback on stderr, and the exit status is 1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-import importlib.util
-import inspect
-import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 
 from bench.figures import Figure, render
@@ -30,46 +28,34 @@ MODULES = [
 ]
 
 
-async def run_module(name: str, unformatted: list[str]) -> list[Figure]:
-    short = name.removeprefix("bench.")
-    if importlib.util.find_spec(name) is None:
-        return [Figure(short, "not built yet")]
-    module = importlib.import_module(name)
-    run: Callable[[], Awaitable[list[Figure]]] | None = getattr(module, "run", None)
-    if run is not None and _takes_no_arguments(run):
-        figures = await run()
-        if all(isinstance(f, Figure) for f in figures):
-            return figures
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    unformatted.append(f"## python -m {name}\n{done.stdout}{done.stderr}")
-    return [Figure(short, "printed below the table (no run() -> list[Figure] yet)")]
+async def run_module(name: str) -> list[Figure] | None:
+    """The module's figures; None when it failed."""
+    try:
+        run: Callable[[], Awaitable[list[Figure]]] = importlib.import_module(name).run
+        return await run()
+    except Exception:  # one module's failure must not lose the other modules' rows
+        traceback.print_exc()
+        return None
 
 
-def _takes_no_arguments(function: Callable[..., object]) -> bool:
-    parameters = inspect.signature(function).parameters.values()
-    return all(
-        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters
-    )
-
-
-async def main(names: list[str]) -> None:
+async def main(names: list[str]) -> int:
     figures: list[Figure] = []
-    unformatted: list[str] = []
+    failed = False
     started = time.monotonic()
     for name in names:
         print(f"... {name}", file=sys.stderr, flush=True)
-        figures += await run_module(name, unformatted)
+        begun = time.monotonic()
+        found = await run_module(name)
+        print(f"    {time.monotonic() - begun:.0f} s", file=sys.stderr, flush=True)
+        if found is None:
+            failed = True
+            found = [Figure(name.removeprefix("bench."), "failed: traceback on stderr")]
+        figures += found
     print(render(figures))
-    for text in unformatted:
-        print("\n" + text.rstrip())
-    print(f"\n({time.monotonic() - started:.0f} s)")
+    minutes, seconds = divmod(round(time.monotonic() - started), 60)
+    print(f"\n({minutes} min {seconds:02d} s)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:] or MODULES))
+    sys.exit(asyncio.run(main(sys.argv[1:] or MODULES)))

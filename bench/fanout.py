@@ -5,9 +5,13 @@ and the server memory an idle subscription costs.
 
 One server process on SQLite with the in-process bus, for each subscriber count;
 then, when TEST_DATABASE_URL and TEST_REDIS_URL are set, two processes on
-PostgreSQL sharing Redis: subscribers on one, the alert raised through the other.
-Subscribers are WebSocket clients of this process (the load generator), all of one
-user, so one alert reaches all of them. Figures are printed, never asserted.
+PostgreSQL sharing Redis: subscribers on one, the alert raised through the other
+(at the first count). Subscribers are WebSocket clients of this process (the load
+generator), all of one user, so one alert reaches all of them; each round raises
+one alert and waits for every receipt. Memory is the growth of the subscribers'
+server process (RSS) once they are all listening, divided by their number.
+Defaults come from BENCH_FANOUT_COUNTS and BENCH_ROUNDS. Figures are printed,
+never asserted.
 """
 
 from __future__ import annotations
@@ -23,14 +27,23 @@ import os  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
+from collections.abc import AsyncIterator, Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import aiohttp  # noqa: E402
 
 from auth.tokens import issue_token  # noqa: E402
+from bench.figures import Figure, render  # noqa: E402
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process  # noqa: E402
 from tests.helpers import create_database, drop_database  # noqa: E402
+
+COUNTS = [int(c) for c in os.environ.get("BENCH_FANOUT_COUNTS", "1000,5000").split(",")]
+#: Alerts raised (and waited for) at each count.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+LATENCY_GOAL = "p99 < 250 ms"
+#: Subscribers at which the latency goal applies.
+LATENCY_GOAL_AT = 1000
+MEMORY_GOAL = "< 100 KiB per idle subscription"
 
 PROTOCOL = "graphql-transport-ws"
 USER = "fanout"
@@ -170,49 +183,63 @@ async def database(kind: str) -> AsyncIterator[str]:
         await drop_database(db)
 
 
-async def run(counts: list[int], rounds: int) -> list[Result]:
+async def measure_all(counts: Sequence[int], rounds: int) -> list[Result]:
     results = []
     for count in counts:
         async with database("sqlite") as url:
             env = server_env(url)
-            migrate(env)
+            await asyncio.to_thread(migrate, env)
             async with server_process(env) as server:
                 results.append(
                     await measure("1 process, in-process bus", server, server, count, rounds)
                 )
-    if os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL"):
+    if redis_available():
         async with database("postgres") as url:
             env = server_env(
                 url, REDIS_URL=os.environ["TEST_REDIS_URL"], BUS_CHANNEL=f"bench-{uuid.uuid4().hex}"
             )
-            migrate(env)
+            await asyncio.to_thread(migrate, env)
             async with server_process(env) as one, server_process(env) as other:
                 results.append(await measure("2 processes, Redis", one, other, counts[0], rounds))
     return results
 
 
-def table(results: list[Result]) -> str:
-    lines = [
-        "setup                        subscribers   p50 ms   p99 ms   max ms  received   KiB/sub",
-    ]
-    for r in results:
-        per_sub = (
-            f"{r.kib_per_subscription:9.1f}" if r.kib_per_subscription is not None else "        -"
-        )
-        lines.append(
-            f"{r.setup:<28} {r.subscribers:>11} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {r.max_ms:>8.1f}"
-            f" {r.received:>5}/{r.expected:<5} {per_sub}"
-        )
-    return "\n".join(lines)
+def redis_available() -> bool:
+    return bool(os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL"))
+
+
+def figure(r: Result, rounds: int) -> Figure:
+    measured = f"p50 {r.p50_ms:,.1f} ms, p99 {r.p99_ms:,.1f} ms, max {r.max_ms:,.1f} ms"
+    if r.kib_per_subscription is not None:
+        measured += f"; {r.kib_per_subscription:.1f} KiB per idle subscription"
+    goals = [LATENCY_GOAL] if r.subscribers == LATENCY_GOAL_AT else []
+    return Figure(
+        name=f"live-alert fan-out, {r.setup}, {r.subscribers:,} subscribers",
+        measured=measured,
+        goal="; ".join([*goals, MEMORY_GOAL]),
+        note=f"{r.received:,} of {r.expected:,} receipts ({rounds} × {r.subscribers:,})",
+    )
+
+
+async def figures(counts: Sequence[int], rounds: int) -> list[Figure]:
+    found = [figure(r, rounds) for r in await measure_all(counts, rounds)]
+    if not redis_available():
+        skipped = "skipped: TEST_DATABASE_URL and TEST_REDIS_URL not set"
+        found.append(Figure("live-alert fan-out, 2 processes, Redis", skipped))
+    return found
+
+
+async def run() -> list[Figure]:
+    return await figures(COUNTS, ROUNDS)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--counts", default="1000,5000")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--counts", default=",".join(map(str, COUNTS)))
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
-    print(table(asyncio.run(run(counts, args.rounds))))
+    print(render(asyncio.run(figures(counts, args.rounds))))
 
 
 if __name__ == "__main__":

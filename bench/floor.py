@@ -20,6 +20,7 @@ from tortoise import connections
 
 from auth.errors import InvalidCredentials
 from bench import page
+from bench.floor_reads import Db, Unauthorized
 
 PATH = "/floor/settings"
 
@@ -37,10 +38,10 @@ def floor_app() -> Starlette:
     encode = encoder()
 
     async def settings(request: Request) -> Response:
-        db = page.Db(connections.get("default"))
+        db = Db(connections.get("default"))
         try:
             body = await page.floor_page(db, request.headers.get("authorization", ""), sections)
-        except (page.Unauthorized, InvalidCredentials):
+        except (Unauthorized, InvalidCredentials):
             return Response(status_code=401)
         return Response(encode(body), media_type="application/json")
 

@@ -4,7 +4,8 @@ floor (`bench/floor.py`) that runs the same SQL and builds the same JSON by hand
 The page is a list of sections. A section is the selection under `viewer` and the
 coroutine that builds the same value for the floor; a section whose field the
 schema does not have yet is left out of both (and named in the bench output).
-Adding a part of the page is one line in `SECTIONS`, plus its floor coroutine.
+Adding a part of the page is one line in `SECTIONS`, plus its floor coroutine;
+the reads the coroutines share are in `bench/floor_reads.py`.
 """
 
 from __future__ import annotations
@@ -12,217 +13,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import config
-from auth.tokens import verify_token
-from models.entity import name_key
-
-Json = Any
-Row = Any
-
-
-class Unauthorized(Exception):
-    pass
-
-
-def _bool(value: object) -> bool:
-    return bool(value)  # SQLite answers 0/1
-
-
-def _time(value: datetime | str | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite keeps ISO text
-        value = datetime.fromisoformat(value)
-    return value.isoformat()
-
-
-def _photo(file_name: str | None) -> str | None:
-    return f"{config.PUBLIC_URL}/media/{file_name}" if file_name else None
-
-
-class Db:
-    """Raw SQL on the app's Tortoise connection, with the dialect's placeholders."""
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-        self.dollar = connection.capabilities.dialect == "postgres"
-
-    async def rows(self, sql: str, values: list[Any]) -> list[Row]:
-        if self.dollar:
-            sql = _dollars(sql)
-        _, rows = await self.connection.execute_query(sql, values)
-        return list(rows)
-
-
-def _dollars(sql: str) -> str:
-    parts = sql.split("?")
-    return "".join(
-        part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, start=1)
-    )
-
-
-class Page:
-    """One floor request: the viewer's row and the shared reads, each made once."""
-
-    def __init__(self, db: Db, user: Row) -> None:
-        self.db = db
-        self.user = user
-        self._once: dict[str, asyncio.Future[Any]] = {}
-
-    def once(self, key: str, read: Callable[[], Awaitable[Any]]) -> asyncio.Future[Any]:
-        if key not in self._once:
-            self._once[key] = asyncio.ensure_future(read())
-        return self._once[key]
-
-    # The reads the GraphQL resolvers make through their DataLoaders, in the same SQL.
-
-    def entity(self, which: str) -> Json:
-        """The viewer's `entity` or `default_entity`, read with the viewer."""
-        return {
-            "name": self.user[f"user__{which}.name"],
-            "isTeam": _bool(self.user[f"user__{which}.is_team"]),
-        }
-
-    def memberships(self) -> asyncio.Future[list[Row]]:
-        async def read() -> list[Row]:
-            return await self.db.rows(MEMBERSHIPS_SQL, [self.user["id"]])
-
-        return self.once("memberships", read)
-
-    def members(self) -> asyncio.Future[dict[int, list[Row]]]:
-        async def read() -> dict[int, list[Row]]:
-            team_ids = [m["team_member__team.id"] for m in await self.memberships()]
-            by_team: dict[int, list[Row]] = {t: [] for t in team_ids}
-            if team_ids:
-                sql = MEMBERS_SQL.format(marks=",".join("?" * len(team_ids)))
-                for row in await self.db.rows(sql, team_ids):
-                    by_team[row["team_id"]].append(row)
-            return by_team
-
-        return self.once("members", read)
-
-    def organizations(self) -> asyncio.Future[dict[int, Row]]:
-        async def read() -> dict[int, Row]:
-            memberships = await self.memberships()
-            ids = list(
-                dict.fromkeys(
-                    m["team_member__team.organization_id"]
-                    for m in memberships
-                    if m["team_member__team.organization_id"] is not None
-                )
-            )
-            if not ids:
-                return {}
-            rows = await self.db.rows(
-                'SELECT "id","name","name_key","created_at" FROM "organization" '  # noqa: S608
-                f'WHERE "id" IN ({",".join("?" * len(ids))})',
-                ids,
-            )
-            return {r["id"]: r for r in rows}
-
-        return self.once("organizations", read)
-
-
-MEMBERSHIPS_SQL = (
-    'SELECT "team_member"."id","team_member"."role","team_member"."team_id",'
-    '"team_member"."joined_at","team_member"."user_id",'
-    '"team_member__team"."id" "team_member__team.id",'
-    '"team_member__team"."name" "team_member__team.name",'
-    '"team_member__team"."created_at" "team_member__team.created_at",'
-    '"team_member__team"."entity_id" "team_member__team.entity_id",'
-    '"team_member__team"."type" "team_member__team.type",'
-    '"team_member__team"."organization_id" "team_member__team.organization_id",'
-    '"team_member__team__entity"."id" "team_member__team__entity.id",'
-    '"team_member__team__entity"."deleted_at" "team_member__team__entity.deleted_at",'
-    '"team_member__team__entity"."name" "team_member__team__entity.name",'
-    '"team_member__team__entity"."created_at" "team_member__team__entity.created_at",'
-    '"team_member__team__entity"."name_key" "team_member__team__entity.name_key",'
-    '"team_member__team__entity"."storage_limit_bytes" '
-    '"team_member__team__entity.storage_limit_bytes",'
-    '"team_member__team__entity"."is_team" "team_member__team__entity.is_team" '
-    'FROM "team_member" '
-    'LEFT OUTER JOIN "team" "team_member__team" '
-    'ON "team_member__team"."id"="team_member"."team_id" '
-    'LEFT OUTER JOIN "entity" "team_member__team__entity" '
-    'ON "team_member__team__entity"."id"="team_member__team"."entity_id" '
-    'WHERE "team_member"."user_id" IN (?) '
-    'ORDER BY "team_member__team__entity"."name_key" ASC'
-)
-
-_USER_COLUMNS = (
-    "id",
-    "location",
-    "email",
-    "website_url",
-    "name",
-    "photo_file",
-    "username",
-    "created_at",
-    "institution",
-    "admin",
-    "hide_teams_from_public",
-    "default_privacy",
-    "default_entity_id",
-    "entity_id",
-    "bio",
-    "code_saving_enabled",
-    "photo_bytes",
-)
-
-MEMBERS_SQL = (
-    'SELECT "team_member"."id","team_member"."role","team_member"."team_id",'  # noqa: S608 - fixed text
-    '"team_member"."joined_at","team_member"."user_id",'
-    + ",".join(f'"team_member__user"."{c}" "team_member__user.{c}"' for c in _USER_COLUMNS)
-    + ' FROM "team_member" '
-    'LEFT OUTER JOIN "user" "team_member__user" '
-    'ON "team_member__user"."id"="team_member"."user_id" '
-    'LEFT OUTER JOIN "entity" "team_member__user__entity" '
-    'ON "team_member__user__entity"."id"="team_member__user"."entity_id" '
-    'WHERE "team_member"."team_id" IN ({marks}) '
-    'ORDER BY "team_member__user__entity"."name_key" ASC'
-)
-
-_ENTITY_COLUMNS = (
-    "id",
-    "deleted_at",
-    "name",
-    "created_at",
-    "name_key",
-    "storage_limit_bytes",
-    "is_team",
-)
-
-VIEWER_SQL = (
-    "SELECT "  # noqa: S608 - fixed text
-    + ",".join(f'"user"."{c}"' for c in _USER_COLUMNS)
-    + ","
-    + ",".join(
-        f'"user__{e}"."{c}" "user__{e}.{c}"'
-        for e in ("entity", "default_entity")
-        for c in _ENTITY_COLUMNS
-    )
-    + ' FROM "user" LEFT OUTER JOIN "entity" "user__entity" '
-    'ON "user__entity"."id"="user"."entity_id" '
-    'LEFT OUTER JOIN "entity" "user__default_entity" '
-    'ON "user__default_entity"."id"="user"."default_entity_id" '
-    'WHERE "user__entity"."name_key"=? LIMIT ?'
-)
-
-
-async def viewer(db: Db, authorization: str) -> Row:
-    """The signed-in account, as the app's authentication backend finds it."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized
-    claims = verify_token(token.strip())
-    rows = await db.rows(VIEWER_SQL, [name_key(claims.username), 1])
-    if not rows:
-        raise Unauthorized
-    return rows[0]
-
+from bench.floor_reads import Db, Json, Page, Row, as_bool, as_time, photo_url, viewer
 
 # The sections of the page.
 
@@ -238,10 +31,10 @@ async def profile(page: Page) -> dict[str, Json]:
         "bio": u["bio"],
         "location": u["location"],
         "websiteUrl": u["website_url"],
-        "photoUrl": _photo(u["photo_file"]),
-        "admin": _bool(u["admin"]),
-        "createdAt": _time(u["created_at"]),
-        "hideTeamsFromPublic": _bool(u["hide_teams_from_public"]),
+        "photoUrl": photo_url(u["photo_file"]),
+        "admin": as_bool(u["admin"]),
+        "createdAt": as_time(u["created_at"]),
+        "hideTeamsFromPublic": as_bool(u["hide_teams_from_public"]),
     }
 
 
@@ -249,7 +42,7 @@ async def project_defaults(page: Page) -> Json:
     return {
         "entity": page.entity("default_entity"),
         "privacy": page.user["default_privacy"],
-        "codeSavingEnabled": _bool(page.user["code_saving_enabled"]),
+        "codeSavingEnabled": as_bool(page.user["code_saving_enabled"]),
     }
 
 
@@ -258,7 +51,7 @@ async def available_entities(page: Page) -> Json:
     return [page.entity("entity")] + [
         {
             "name": m["team_member__team__entity.name"],
-            "isTeam": _bool(m["team_member__team__entity.is_team"]),
+            "isTeam": as_bool(m["team_member__team__entity.is_team"]),
         }
         for m in memberships
     ]
@@ -277,7 +70,7 @@ async def teams(page: Page) -> Json:
                 "id": str(m["team_member__team.id"]),
                 "name": m["team_member__team.name"],
                 "type": m["team_member__team.type"],
-                "createdAt": _time(m["team_member__team.created_at"]),
+                "createdAt": as_time(m["team_member__team.created_at"]),
                 "memberCount": len(team_members),
                 "viewerRole": m["role"],
                 "members": [
@@ -285,10 +78,10 @@ async def teams(page: Page) -> Json:
                         "profile": {
                             "username": t["team_member__user.username"],
                             "name": t["team_member__user.name"],
-                            "photoUrl": _photo(t["team_member__user.photo_file"]),
+                            "photoUrl": photo_url(t["team_member__user.photo_file"]),
                         },
                         "role": t["role"],
-                        "joinedAt": _time(t["joined_at"]),
+                        "joinedAt": as_time(t["joined_at"]),
                     }
                     for t in team_members
                 ],
@@ -318,7 +111,7 @@ async def beta_features(page: Page) -> Json:
         )
 
     features, switched = await asyncio.gather(catalog(), toggles())
-    enabled = {t["feature_id"]: _bool(t["enabled"]) for t in switched}
+    enabled = {t["feature_id"]: as_bool(t["enabled"]) for t in switched}
     return [
         {
             "key": f["key"],
@@ -342,8 +135,8 @@ async def api_keys(page: Page) -> Json:
             "name": k["name"],
             "description": k["description"],
             "prefix": k["prefix"],
-            "createdAt": _time(k["created_at"]),
-            "lastUsedAt": _time(k["last_used_at"]),
+            "createdAt": as_time(k["created_at"]),
+            "lastUsedAt": as_time(k["last_used_at"]),
         }
         for k in rows
     ]
@@ -365,7 +158,7 @@ async def alert_subscriptions(page: Page) -> Json:
             "id": str(s["id"]),
             "event": s["event"],
             "channel": s["channel"],
-            "enabled": _bool(s["enabled"]),
+            "enabled": as_bool(s["enabled"]),
         }
         for s in rows
     ]

@@ -1,45 +1,49 @@
 """Latency of the `storageUsage` query at 10 stored files and at 1,000,000.
 
-    python -m bench.storage_usage [--files N] [--runs R]
+    python -m bench.storage_usage [--files N] [--runs R] [--blocks B] [--database KIND]
 
 Two databases, one holding an account with 10 files and one with N (1,000,000 by
-default, bulk-inserted in one statement): SQLite files in a scratch directory, or
-PostgreSQL schemas (dropped afterwards) when TEST_DATABASE_URL is set. The query
-runs through the real schema in-process, each run with a fresh context (fresh
-DataLoaders) as a request would, in blocks alternating between the databases.
-The goal is a ratio under 1.5: the query reads counters, never the file rows.
-Prints; asserts nothing.
+default, bulk-inserted in one statement): SQLite files, and PostgreSQL schemas too
+when TEST_DATABASE_URL is set (`tests/helpers.py` makes both; they are dropped
+afterwards). The query runs through the real schema in-process, each run with a
+fresh context (fresh DataLoaders) as a request would, in blocks alternating
+between the databases; the figure is the ratio of the medians. The goal is a
+ratio under 1.5: the query reads counters, never the file rows. Prints; asserts
+nothing. Defaults come from BENCH_STORAGE_FILES, BENCH_STORAGE_RUNS and
+BENCH_ROUNDS (the blocks).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
-import os
-import re
-import statistics
-import tempfile
-import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
+from tests import settings
 
-import asyncpg
-from starlette.requests import Request
-from tortoise import Tortoise, connections
-from tortoise.transactions import in_transaction
+settings.apply()
 
-import config
-from auth.accounts import user_for_claims
-from auth.tokens import Claims
-from models.storage import StorageCategory
-from models.user import User
-from resolvers import storage_ledger
-from resolvers.context import Context
-from resolvers.storage_ledger import FileReport
-from schema import schema
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+from starlette.requests import Request  # noqa: E402
+from tortoise import Tortoise, connections  # noqa: E402
+from tortoise.transactions import in_transaction  # noqa: E402
+
+import config  # noqa: E402
+from auth.accounts import user_for_claims  # noqa: E402
+from auth.tokens import Claims  # noqa: E402
+from bench.figures import Figure, render  # noqa: E402
+from bench.servers import orm, postgres_available  # noqa: E402
+from models.storage import StorageCategory  # noqa: E402
+from models.user import User  # noqa: E402
+from resolvers import storage_ledger  # noqa: E402
+from resolvers.context import Context  # noqa: E402
+from resolvers.storage_ledger import FileReport  # noqa: E402
+from schema import schema  # noqa: E402
+from tests.helpers import create_database, drop_database  # noqa: E402
 
 QUERY = """
 { viewer { storageUsage {
@@ -49,25 +53,13 @@ QUERY = """
 } } }
 """
 PROJECTS = 1000
+FILES = int(os.environ.get("BENCH_STORAGE_FILES", "1000000"))
+#: Queries timed at each size.
+RUNS = int(os.environ.get("BENCH_STORAGE_RUNS", "1000"))
 #: Measurements alternate between the sizes in this many blocks.
-BLOCKS = 10
-
-
-@asynccontextmanager
-async def database() -> AsyncIterator[str]:
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as scratch:
-            yield f"sqlite://{Path(scratch) / 'bench.sqlite3'}"
-        return
-    name = f"sbbench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    connection = await asyncpg.connect(base)
-    try:
-        await connection.execute(f'CREATE SCHEMA "{name}"')
-        yield f"{base}?schema={name}"
-    finally:
-        await connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        await connection.close()
+BLOCKS = int(os.environ.get("BENCH_ROUNDS", "10"))
+GOAL = "< 1.5"
+NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
 def _context(user: User) -> Context:
@@ -87,13 +79,14 @@ class _Counter(logging.Handler):
 async def _statements(user: User) -> int:
     """SQL statements one storageUsage query runs."""
     logger, counter = logging.getLogger("tortoise.db_client"), _Counter()
+    level = logger.level
     logger.addHandler(counter)
     logger.setLevel(logging.DEBUG)
     try:
         await schema.execute(QUERY, context_value=_context(user))
     finally:
         logger.removeHandler(counter)
-        logger.setLevel(logging.WARNING)
+        logger.setLevel(level)
     return counter.count
 
 
@@ -162,22 +155,13 @@ async def bulk_insert(entity_id: int, count: int, kind: str) -> None:
         await db.execute_query("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _line(files: int, timings: list[float], statements: int) -> str:
+def describe(files: int, timings: Sequence[float], statements: int) -> str:
     median = statistics.median(timings)
     p95 = statistics.quantiles(timings, n=20)[-1]
     return (
-        f"{files:>12,} files   median {median:6.3f} ms   p95 {p95:6.3f} ms   "
-        f"min {min(timings):6.3f} ms   {statements} SQL statements"
+        f"{files:,} files: median {median:.3f} ms, p95 {p95:.3f} ms, "
+        f"min {min(timings):.3f} ms, {statements} SQL statements"
     )
-
-
-@asynccontextmanager
-async def orm(url: str) -> AsyncIterator[None]:
-    await Tortoise.init(config=config.tortoise_config(url))
-    try:
-        yield
-    finally:
-        await Tortoise.close_connections()
 
 
 async def fill(url: str, total_files: int) -> float:
@@ -198,40 +182,73 @@ async def fill(url: str, total_files: int) -> float:
         return time.perf_counter() - started
 
 
-async def main(total_files: int, runs: int) -> None:
-    async with database() as small_url, database() as large_url:
-        await fill(small_url, 10)
-        seconds = await fill(large_url, total_files)
-        kind = config.database_kind(large_url)
-        print(f"storageUsage latency on {kind}, {runs} runs at each size, interleaved")
-        print(f"  (inserted {total_files - 10:,} rows and recounted in {seconds:.1f} s)")
+async def compare(kind: str, total_files: int, runs: int, blocks: int) -> Figure:
+    """The figure of one database kind: `total_files` files against 10."""
+    small_db = await create_database(kind, name="bench")
+    large_db = await create_database(kind, name="bench")
+    try:
+        await fill(small_db.url, 10)
+        seconds = await fill(large_db.url, total_files)
         # Blocks alternate between the two databases, so load from other work on
         # the machine falls on both sizes alike.
-        timings: dict[str, list[float]] = {small_url: [], large_url: []}
+        timings: dict[str, list[float]] = {small_db.url: [], large_db.url: []}
         statements: dict[str, int] = {}
-        for _ in range(BLOCKS):
+        for _ in range(blocks):
             for url, found in timings.items():
                 async with orm(url):
                     user = await User.get(username="bench")
-                    found += await measure(user, runs // BLOCKS)
+                    found += await measure(user, runs // blocks)
                     statements[url] = await _statements(user)
-        small, large = timings[small_url], timings[large_url]
-        print(_line(10, small, statements[small_url]))
-        print(_line(total_files, large, statements[large_url]))
-        print(
-            f"ratio of medians: {statistics.median(large) / statistics.median(small):.2f}"
-            " (goal < 1.5)"
-        )
-        # The minimum is the least disturbed by other work on the machine.
-        print(f"ratio of minimums: {min(large) / min(small):.2f}")
+    finally:
+        await drop_database(small_db)
+        await drop_database(large_db)
+    small, large = timings[small_db.url], timings[large_db.url]
+    # The minimum is the least disturbed by other work on the machine.
+    minimums = min(large) / min(small)
+    return Figure(
+        name=f"storageUsage at {total_files:,} vs 10 files, {NAMES[kind]}",
+        measured=describe(total_files, large, statements[large_db.url]),
+        baseline=describe(10, small, statements[small_db.url]),
+        ratio=statistics.median(large) / statistics.median(small),
+        goal=GOAL,
+        note=(
+            f"in-process, {len(large):,} queries a size in {blocks} alternating blocks; "
+            f"ratio of minimums {minimums:.2f}; {total_files - 10:,} rows inserted in "
+            f"{seconds:.0f} s"
+        ),
+    )
+
+
+async def figures(kinds: Sequence[str], total_files: int, runs: int, blocks: int) -> list[Figure]:
+    return [await compare(kind, total_files, runs, blocks) for kind in kinds]
+
+
+async def every_kind(total_files: int, runs: int, blocks: int) -> list[Figure]:
+    """SQLite, and PostgreSQL when TEST_DATABASE_URL is set."""
+    if postgres_available():
+        return await figures(["sqlite", "postgres"], total_files, runs, blocks)
+    skipped = Figure("storageUsage, PostgreSQL", "skipped: TEST_DATABASE_URL not set")
+    return [*await figures(["sqlite"], total_files, runs, blocks), skipped]
+
+
+async def run() -> list[Figure]:
+    return await every_kind(FILES, RUNS, BLOCKS)
 
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=1_000_000, help="stored files (1000000)")
-    parser.add_argument("--runs", type=int, default=1000, help="queries timed at each size (1000)")
+    parser.add_argument("--files", type=int, default=FILES, help=f"stored files ({FILES:,})")
+    parser.add_argument("--runs", type=int, default=RUNS, help=f"queries at each size ({RUNS})")
+    parser.add_argument("--blocks", type=int, default=BLOCKS, help=f"alternations ({BLOCKS})")
+    parser.add_argument("--database", choices=NAMES, help="one kind only")
     args = parser.parse_args()
-    asyncio.run(main(args.files, args.runs))
+    if args.database == "postgres" and not postgres_available():
+        parser.error("PostgreSQL needs TEST_DATABASE_URL")
+    if args.database:
+        found = figures([args.database], args.files, args.runs, args.blocks)
+    else:
+        found = every_kind(args.files, args.runs, args.blocks)
+    print(render(asyncio.run(found)))
 
 
 if __name__ == "__main__":
