@@ -149,7 +149,9 @@ class Dispatcher:
         claimed = await self._claim(now, free)
         self._saturated = len(claimed) == free
         for delivery_id, attempts in claimed:
-            task = asyncio.create_task(self._deliver(delivery_id, attempts))
+            task = asyncio.create_task(
+                self._deliver(delivery_id, attempts), name=f"alert-delivery-{delivery_id}"
+            )
             self._sending.add(task)
             task.add_done_callback(self._sent)
         return len(claimed)
