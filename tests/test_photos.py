@@ -180,6 +180,23 @@ async def test_body_over_the_upload_limit_is_refused_with_413(api):
     assert media_files() == []
 
 
+@pytest.mark.parametrize("value", ["", "photo.png", 12])
+async def test_upload_without_a_file_is_invalid(api, value):
+    # Found by the schema fuzzer: `Upload` takes any JSON value, not only a file.
+    alice = await sign_up("alice")
+
+    data = await api.signed_in(alice).execute(UPLOAD, {"file": value})
+
+    assert data["uploadProfilePhoto"]["errors"] == [
+        {
+            "field": "file",
+            "message": "Send the photo as a file in a multipart request.",
+            "code": "INVALID",
+        }
+    ]
+    assert media_files() == []
+
+
 async def test_anonymous_upload_is_refused(api):
     status, body = await api.upload(UPLOAD, {"file": None}, "file", image_bytes("PNG", (8, 8)))
 
