@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.models import Model
+
 from models.entity import Entity, name_key
 from models.team import Team, TeamMember, TeamRole, TeamType
 from tests.helpers import Account
@@ -14,3 +19,15 @@ async def make_team(name: str, *members: tuple[Account, TeamRole]) -> Team:
     for account, role in members:
         await TeamMember.create(team=team, user_id=account.user.id, role=role)
     return team
+
+
+def all_models() -> list[type[Model]]:
+    return sorted(Tortoise.apps["models"].values(), key=lambda m: m._meta.db_table)
+
+
+async def snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, to show that a refused request wrote nothing."""
+    return {
+        model._meta.db_table: await model.all().order_by(model._meta.pk_attr).values()
+        for model in all_models()
+    }
