@@ -156,7 +156,7 @@ async def _claim_team_name(team_name: str) -> Entity:
 async def _organization(choice: OrganizationChoice) -> OrganizationModel:
     if choice.id is not None:
         found = None
-        if choice.id.isdigit() and int(choice.id) <= MAX_ID:
+        if choice.id.isascii() and choice.id.isdigit() and int(choice.id) <= MAX_ID:
             found = await OrganizationModel.filter(id=int(choice.id)).first()
         if found is None:
             raise NotFound("There is no organization with that id.", field="organizationId")
