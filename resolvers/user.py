@@ -14,7 +14,7 @@ from models.user import User as UserModel
 from resolvers import photos
 from resolvers.context import Info
 from resolvers.errors import Invalid
-from resolvers.validation import Checks, given, http_url, text
+from resolvers.validation import Checks, given, http_url, text, unstorable
 from schema.user import (
     Profile,
     RemoveProfilePhotoInput,
@@ -40,7 +40,7 @@ async def viewer(info: Info) -> User | None:
 
 
 async def user(info: Info, username: str) -> Profile | None:
-    if len(username) > 64:
+    if len(username) > 64 or unstorable(username):
         return None
     found = await UserModel.filter(entity__name_key=name_key(username)).first()
     return Profile.from_model(found) if found else None

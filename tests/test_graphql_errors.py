@@ -13,6 +13,7 @@ from models.api_key import ApiKey
 from models.user import User
 from resolvers import photos
 from tests.helpers import count_queries, sign_up
+from tests.rows import snapshot
 
 ANONYMOUS_MUTATIONS = {
     "updateUser": 'updateUser(input: {name: "x"}) { errors { code } }',
@@ -165,3 +166,73 @@ async def test_settings_page_query_runs_a_constant_number_of_sql_queries(api):
 
     assert len(data["viewer"]["apiKeys"]) == 30
     assert len(small_queries) == len(large_queries) == 4, small_queries
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "expected"),
+    [
+        # Found by the schema fuzzer: PostgreSQL refuses NUL even in a lookup.
+        ('{ user(username: "a\\u0000b") { name } }', {}, {"user": None}),
+        ("query($n: String!) { team(name: $n) { name } }", {"n": "a\0"}, {"team": None}),
+        ("query($s: String) { organizations(search: $s) { name } }", {"s": "\ud800"}, None),
+    ],
+    ids=["user-nul-literal", "team-nul-variable", "organizations-surrogate"],
+)
+async def test_lookup_of_text_with_nul_or_unpaired_surrogates_finds_nothing(
+    api, query, variables, expected
+):
+    alice = await sign_up("alice")
+
+    data = await api.signed_in(alice).execute(query, variables)
+
+    assert data == (expected or {"organizations": []})
+
+
+MUTATIONS_WITH_TEXT = [
+    ('updateUser(input: {name: "a\\u0000"}) { errors { field code } }', "name"),
+    (
+        'removeTeamMember(input: {teamName: "lab", username: "\\u0000"}) { errors { field code } }',
+        "username",
+    ),
+    (
+        'recordStoredFiles(input: {entityName: "alice", projectName: "p",'
+        ' files: [{path: "a\\u0000", category: MEDIA, sizeBytes: 1}]}) { errors { field code } }',
+        "files",
+    ),
+]
+
+
+@pytest.mark.parametrize(("selection", "field"), MUTATIONS_WITH_TEXT)
+async def test_mutation_input_with_nul_is_invalid_on_its_field(api, selection, field):
+    alice = await sign_up("alice")
+    before = await snapshot()
+
+    data = await api.signed_in(alice).execute(f"mutation {{ {selection} }}")
+
+    [payload] = data.values()
+    assert payload["errors"] == [{"field": field, "code": "INVALID"}]
+    assert await snapshot() == before
+
+
+async def test_unpaired_surrogate_in_json_variables_is_invalid_and_writes_nothing(api):
+    alice = await sign_up("alice")
+    raw = (
+        '{"query": "mutation($n: String) { updateUser(input: {bio: $n}) { errors { field } } }",'
+        ' "variables": {"n": "x\\ud800y"}}'
+    )
+
+    async with api.http.post(
+        api.url,
+        data=raw,
+        headers={"Content-Type": "application/json", "Authorization": alice.authorization},
+    ) as response:
+        answer = await response.json()
+
+    assert answer == {"data": {"updateUser": {"errors": [{"field": "bio"}]}}}
+    assert (await User.get(id=alice.user.id)).bio is None
+
+
+async def test_anonymous_mutation_with_nul_is_still_unauthenticated(api):
+    error = await api.error('mutation { updateUser(input: {name: "\\u0000"}) { errors { code } } }')
+
+    assert error["extensions"] == {"code": "UNAUTHENTICATED"}
