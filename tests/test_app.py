@@ -41,6 +41,7 @@ class TestGraphiQLOff:
         async with LiveServer.start(create_app(init_orm=False)) as live:
             yield live
 
+    @pytest.mark.attack("graphql")
     async def test_no_ide_on_get(self, production):
         async with (
             aiohttp.ClientSession() as http,
@@ -48,6 +49,7 @@ class TestGraphiQLOff:
         ):
             assert response.status == 404
 
+    @pytest.mark.attack("graphql")
     async def test_introspection_is_refused(self, production):
         async with (
             aiohttp.ClientSession() as http,

@@ -39,6 +39,7 @@ async def test_anonymous_mutation_is_unauthenticated_and_changes_nothing(api, mu
     assert await ApiKey.filter(name="k").count() == 1
 
 
+@pytest.mark.attack("graphql")
 async def test_introspection_nested_too_deeply_is_refused(api):
     selection = "name"
     for _ in range(50):
@@ -50,6 +51,7 @@ async def test_introspection_nested_too_deeply_is_refused(api):
 
 
 @pytest.mark.parametrize(("aliases", "words"), [(60, "60 aliases found"), (1000, "tokens")])
+@pytest.mark.attack("graphql")
 async def test_too_many_aliases_are_refused(api, aliases, words):
     query = "{ " + " ".join(f"a{i}: viewer {{ username }}" for i in range(aliases)) + " }"
 
@@ -60,6 +62,7 @@ async def test_too_many_aliases_are_refused(api, aliases, words):
     assert words in body["errors"][0]["message"]
 
 
+@pytest.mark.attack("graphql")
 async def test_too_many_tokens_are_refused(api):
     query = "{ viewer { " + "username " * 100_000 + "} }"
 
@@ -69,6 +72,7 @@ async def test_too_many_tokens_are_refused(api):
     assert "token" in error["message"]
 
 
+@pytest.mark.attack("graphql")
 async def test_circular_fragments_are_refused(api):
     query = """
     { viewer { ...A } }
@@ -122,6 +126,7 @@ async def test_internal_error_is_masked_and_logged(api, monkeypatch, caplog):
     assert (await User.get(id=alice.user.id)).photo_file is None
 
 
+@pytest.mark.attack("graphql")
 async def test_batched_requests_are_refused(api):
     async with api.http.post(api.url, json=[{"query": "{ viewer { username } }"}] * 2) as response:
         status, text = response.status, await response.text()
@@ -130,6 +135,7 @@ async def test_batched_requests_are_refused(api):
     assert "batch" in text.lower()
 
 
+@pytest.mark.attack("graphql")
 async def test_json_body_over_the_limit_is_refused_with_413(api):
     huge = {
         "query": "query($x: String) { viewer { username } }",
@@ -178,6 +184,7 @@ async def test_settings_page_query_runs_a_constant_number_of_sql_queries(api):
     ],
     ids=["user-nul-literal", "team-nul-variable", "organizations-surrogate"],
 )
+@pytest.mark.attack("injection")
 async def test_lookup_of_text_with_nul_or_unpaired_surrogates_finds_nothing(
     api, query, variables, expected
 ):
@@ -203,6 +210,7 @@ MUTATIONS_WITH_TEXT = [
 
 
 @pytest.mark.parametrize(("selection", "field"), MUTATIONS_WITH_TEXT)
+@pytest.mark.attack("injection")
 async def test_mutation_input_with_nul_is_invalid_on_its_field(api, selection, field):
     alice = await sign_up("alice")
     before = await snapshot()
@@ -214,6 +222,7 @@ async def test_mutation_input_with_nul_is_invalid_on_its_field(api, selection, f
     assert await snapshot() == before
 
 
+@pytest.mark.attack("injection")
 async def test_unpaired_surrogate_in_json_variables_is_invalid_and_writes_nothing(api):
     alice = await sign_up("alice")
     raw = (
