@@ -4,10 +4,12 @@ and the settings page."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
 from starlette.datastructures import Headers
@@ -116,6 +118,23 @@ class GraphQLApp(GraphQL[Context, None]):
             # Uploads are spooled to temporary files that Strawberry does not close.
             if isinstance(request, Request):
                 await request.close()
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return super().decode_json(data)
+        except RecursionError:
+            # json.loads recurses once per level of nesting, so a body of 100,000 "["
+            # (200 KB) exhausts the stack: that is a body that is not JSON we accept,
+            # answered 400 (4400 on a WebSocket) like any other, not a 500.
+            raise json.JSONDecodeError("Nested too deeply.", "", 0) from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        # A body, multipart part or query parameter that is a bare string, number or
+        # null: Strawberry would call .get() on it and answer 500.
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "Expected a JSON object.")
+        return parsed
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
