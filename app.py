@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from cross_web import HTTPException
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import NonJsonMessageReceived
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 from tortoise import connections
@@ -97,7 +98,19 @@ def _too_large(limit: int) -> Response:
 
 
 class RejectingAdapter(ASGIWebSocketAdapter):
-    """Closes a socket refused at `connection_init` with 4401 and the reason, not 4403."""
+    """Closes a socket refused at `connection_init` with 4401 and the reason, not 4403,
+    and one that sends a message that is not a JSON object with 4400."""
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+            if isinstance(message, dict):
+                yield message
+            elif not ignore_parsing_errors:
+                # Strawberry would index it (message["type"]) and drop the socket
+                # with an unhandled TypeError; every message of the protocol is an object.
+                raise NonJsonMessageReceived
 
     async def close(self, code: int, reason: str) -> None:
         rejection = getattr(self.ws.state, "rejection", None)

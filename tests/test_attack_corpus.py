@@ -442,3 +442,26 @@ async def test_webhook_on_another_host_is_refused_and_stored_nowhere(
         t: r for t, r in before.items() if t != "oauth_state"
     }
     assert await SlackIntegration.all().count() == 0
+
+
+@pytest.mark.attack("graphql")
+@pytest.mark.parametrize(
+    "message",
+    ["[" * 100_000 + "]" * 100_000, "42", '"x"', "null", "{not json"],
+    ids=["nested-100k", "number", "string", "null", "not-json"],
+)
+async def test_a_websocket_message_that_is_not_an_object_closes_with_4400(api, server, message):
+    alice = await sign_up("alice")
+
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{server.url}/graphql", protocols=(PROTOCOL,)) as ws,
+    ):
+        await ws.send_json(
+            {"type": "connection_init", "payload": {"Authorization": alice.authorization}}
+        )
+        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+        await ws.send_str(message)
+        closed = await ws.receive(timeout=10)
+
+    assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 4400)
