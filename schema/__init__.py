@@ -33,6 +33,7 @@ from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
 from schema.beta import BetaFeature, SetBetaFeaturePayload
 from schema.common import SuccessPayload, mutation
 from schema.connect import StartConnectPayload
+from schema.executor import EventExecutor
 from schema.extensions import ParsedDocuments, PublicErrors, log_internal
 from schema.github import ConnectGithubPayload
 from schema.scalars import SCALARS
@@ -177,4 +178,5 @@ schema = Schema(
     subscription=Subscription,
     extensions=_extensions(),
     config=StrawberryConfig(scalar_map=SCALARS),
+    execution_context_class=EventExecutor,
 )
