@@ -27,6 +27,8 @@ class _Tally:
 
 _kinds: dict[str, str] = {}
 _tallies: dict[str, _Tally] = defaultdict(_Tally)
+#: Cells of the permission matrix (tests/test_permission_matrix.py) answered as expected.
+_cells: dict[str, int] = defaultdict(int)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -48,6 +50,9 @@ def _backend(nodeid: str) -> str:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    cells = dict(report.user_properties).get("cells")
+    if cells is not None and report.when == "call" and report.passed:
+        _cells[_backend(report.nodeid)] += int(str(cells))
     kind = _kinds.get(report.nodeid)
     if kind is None:
         return
@@ -68,12 +73,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _tallies:
+    if not _tallies and not _cells:
         return
     write = terminalreporter.write_line
     total = sum(t.passed for t in _tallies.values())
     failed = sum(t.failed for t in _tallies.values())
-    terminalreporter.section("attack corpus")
+    terminalreporter.section("attack corpus and permission matrix")
     for kind in KINDS:
         tally = _tallies.get(kind)
         if tally is None:
@@ -85,4 +90,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{f', {tally.skipped} skipped' if tally.skipped else ''}"
             f"; slowest {tally.slowest * 1000:.0f} ms"
         )
-    write(f"attack corpus: {total} attacks refused, {failed} failed")
+    if _tallies:
+        write(f"attack corpus: {total} attacks refused, {failed} failed")
+    if _cells:
+        where = ", ".join(f"{n} {b}" for b, n in sorted(_cells.items()))
+        write(f"permission matrix: {sum(_cells.values())} cells as expected ({where})")
