@@ -10,10 +10,11 @@ import logging
 import pytest
 
 from models.api_key import ApiKey
+from models.team import TeamRole
 from models.user import User
 from resolvers import photos
 from tests.helpers import count_queries, sign_up
-from tests.rows import snapshot
+from tests.rows import make_team, snapshot
 
 ANONYMOUS_MUTATIONS = {
     "updateUser": 'updateUser(input: {name: "x"}) { errors { code } }',
@@ -245,3 +246,28 @@ async def test_anonymous_mutation_with_nul_is_still_unauthenticated(api):
     error = await api.error('mutation { updateUser(input: {name: "\\u0000"}) { errors { code } } }')
 
     assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+PROFILE_WITH_TEAM_STORAGE = """
+{ user(username: "alice") {
+    teams { members { profile { teams {
+      memberCount
+      members { profile { name teams { memberCount } } }
+      storageUsage { fraction }
+    } } } }
+} }
+"""
+
+
+async def test_a_refused_field_in_a_list_leaves_the_rest_of_the_request_answered(api):
+    # Found by the schema fuzzer: the refusal cancelled sibling fields that were
+    # waiting on the same DataLoader key, and the CancelledError ended in HTTP 500.
+    alice, root = await sign_up("alice"), await sign_up("root", admin=True)
+    await make_team("lab", (alice, TeamRole.ADMIN), (root, TeamRole.MEMBER))
+
+    for _ in range(5):
+        status, body = await api.post(PROFILE_WITH_TEAM_STORAGE)
+
+        assert status == 200
+        assert body["data"] == {"user": None}
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
