@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from models.team import TeamRole
+from seed import seed_catalog
 from tests import fuzz
 from tests.helpers import sign_up
 from tests.rows import make_team
@@ -39,6 +40,7 @@ def summary(findings: list[fuzz.Finding]) -> str:
 async def test_fuzzed_documents_never_fail_inside(api, caller):
     alice, root = await sign_up("alice"), await sign_up("root", admin=True)
     await make_team("lab", (alice, TeamRole.ADMIN), (root, TeamRole.MEMBER))
+    await seed_catalog()  # night-mode and the other beta features
     key = (await api.signed_in(alice).execute(GENERATE_KEY))["generateApiKey"]["secret"]
     headers = {
         "anonymous": {},
