@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
 from starlette.datastructures import Headers
@@ -26,6 +27,13 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import NonJsonMessageReceived
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage,
+    SubscribeMessage,
+)
 from strawberry.types.unset import UNSET
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
@@ -119,8 +127,26 @@ class RejectingAdapter(ASGIWebSocketAdapter):
         await super().close(code, reason)
 
 
+class CodedLimitHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Refuses an operation past the socket's limit with an error that has a code,
+    as every error of this API has; Strawberry's own has none."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        if self.connection_acknowledged and limit is not None and len(self.operations) >= limit:
+            error = GraphQLError(
+                f"At most {limit} operations at once on one connection.",
+                extensions={"code": "LIMIT_EXCEEDED"},
+            )
+            refusal = ErrorMessage(id=message["id"], type="error", payload=[error.formatted])
+            await self.send_message(refusal)
+            return
+        await super().handle_subscribe(message)
+
+
 class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = RejectingAdapter
+    graphql_transport_ws_handler_class = CodedLimitHandler
 
     async def run(  # type: ignore[override]
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET

@@ -465,3 +465,26 @@ async def test_a_websocket_message_that_is_not_an_object_closes_with_4400(api, s
         closed = await ws.receive(timeout=10)
 
     assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 4400)
+
+
+@pytest.mark.attack("graphql")
+async def test_subscriptions_past_the_limit_of_a_socket_are_refused_with_a_code(api, server):
+    alice = await sign_up("alice")
+    subscribe = {"query": "subscription { alertEvents { id } }"}
+
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{server.url}/graphql", protocols=(PROTOCOL,)) as ws,
+    ):
+        await ws.send_json(
+            {"type": "connection_init", "payload": {"Authorization": alice.authorization}}
+        )
+        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+        for n in range(11):
+            await ws.send_json({"id": str(n), "type": "subscribe", "payload": subscribe})
+        refused = await ws.receive_json(timeout=10)
+
+    assert refused["id"] == "10" and refused["type"] == "error"
+    [error] = refused["payload"]
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED"}
+    assert "10" in error["message"]
