@@ -488,3 +488,18 @@ async def test_subscriptions_past_the_limit_of_a_socket_are_refused_with_a_code(
     [error] = refused["payload"]
     assert error["extensions"] == {"code": "LIMIT_EXCEEDED"}
     assert "10" in error["message"]
+
+
+@pytest.mark.attack("jwt")
+@pytest.mark.parametrize("scheme", ["Bearer", "Basic"])
+async def test_a_huge_authorization_header_is_refused(api, scheme):
+    before = await snapshot()
+    value = f"{scheme} " + "A" * 60_000
+
+    async with api.http.post(
+        api.url, json={"query": VIEWER}, headers={"Authorization": value}
+    ) as response:
+        status = response.status
+
+    assert status == 401, status
+    assert await snapshot() == before
