@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http.exceptions import NonJsonMessageReceived
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -127,9 +127,16 @@ class RejectingAdapter(ASGIWebSocketAdapter):
         await super().close(code, reason)
 
 
-class CodedLimitHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """Refuses an operation past the socket's limit with an error that has a code,
-    as every error of this API has; Strawberry's own has none."""
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's graphql-transport-ws handler, but: an operation past the socket's
+    limit is refused with an error that has a code, as every error of this API has
+    (Strawberry's has none); and a client that leaves while an event is on its way is
+    not logged as an error with a traceback, as nothing failed here."""
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        if isinstance(error, WebSocketDisconnected):
+            return
+        await super().handle_task_exception(error)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         limit = self.max_subscriptions_per_connection
@@ -146,7 +153,7 @@ class CodedLimitHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = RejectingAdapter
-    graphql_transport_ws_handler_class = CodedLimitHandler
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     async def run(  # type: ignore[override]
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
