@@ -194,14 +194,18 @@ async def sample_memory(pid: int, started: float, samples: list[tuple[float, int
         await asyncio.sleep(1)
 
 
-async def drain(subscribers: Subscribers, limit: float) -> tuple[float, int]:
-    """Waits, up to `limit` seconds, until the subscribers have received nothing for
-    3 seconds: what the server still had queued for them when the load stopped."""
-    started, last, last_change = time.monotonic(), subscribers.events, time.monotonic()
+async def drain(subscribers: Subscribers, mail: MailServer, limit: float) -> tuple[float, int]:
+    """Waits, up to `limit` seconds, until neither live events nor emails have arrived
+    for 3 seconds: what the server still had queued when the load stopped."""
+
+    def arrived() -> int:
+        return subscribers.events + len(mail.messages)
+
+    started, last, last_change = time.monotonic(), arrived(), time.monotonic()
     while time.monotonic() - started < limit and time.monotonic() - last_change < 3:
         await asyncio.sleep(0.5)
-        if subscribers.events != last:
-            last, last_change = subscribers.events, time.monotonic()
+        if arrived() != last:
+            last, last_change = arrived(), time.monotonic()
     return last_change - started, subscribers.events
 
 
@@ -279,7 +283,8 @@ async def load(
     sampler.cancel()
     end_kib = rss_kib(server.process.pid)
     events = subscribers.events - events_before
-    drained_after, drained = await drain(subscribers, args.drain)
+    emails = len(mail.messages) - emails_before
+    drained_after, drained = await drain(subscribers, mail, args.drain)
     drained_kib = rss_kib(server.process.pid)
     start_kib = memory[0][1]
     at_10 = next((kib for t, kib in memory if t >= 10), memory[-1][1])
@@ -302,7 +307,8 @@ async def load(
         f"live events    {events} received by {args.subscribers} subscribers during the load, "
         f"{subscribers.errors} errors, {subscribers.closed} closed; "
         f"{drained - events_before - events} more in the {drained_after:.0f} s after it",
-        f"alert emails   {len(mail.messages) - emails_before} received by the SMTP sink",
+        f"alert emails   {emails} received by the SMTP sink during the load, "
+        f"{len(mail.messages) - emails_before - emails} more after it",
         f"CPU            server {server_cpu / elapsed:.0%} of a core, "
         f"load generator {own_cpu / elapsed:.0%}",
         f"server memory  start {start_kib / 1024:.0f} MiB, at 10 s {at_10 / 1024:.0f} MiB, "
@@ -340,7 +346,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument(
-        "--drain", type=float, default=120, help="seconds to wait for late live events"
+        "--drain", type=float, default=120, help="seconds to wait for late events and emails"
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="rounds of load on the same server process"

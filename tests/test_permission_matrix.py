@@ -66,7 +66,8 @@ def _state(provider: str) -> Callable[[World, dict[str, str]], dict[str, Any]]:
     return lambda w, states: {"state": states[provider]}
 
 
-ALL_REFUSED_BUT_SELF = (ANON, "ok", "ok", "ok", "ok")
+#: Anyone signed in, each on their own account.
+SIGNED_IN = (ANON, "ok", "ok", "ok", "ok")
 TEAM_WRITERS = (ANON, "FORBIDDEN", "ok", "ok", "FORBIDDEN")
 ALICE_ONLY = (ANON, "FORBIDDEN", "FORBIDDEN", "ok", "FORBIDDEN")
 TEAM_ADMIN_ONLY = (ANON, "FORBIDDEN", "FORBIDDEN", "ok", "FORBIDDEN")
@@ -85,20 +86,20 @@ ROWS = [
         ("FORBIDDEN", "FORBIDDEN", "ok", "ok", "ok"), label="team-storage"),
     Row("organizations", "{ organizations { name } }", (ANON, "ok", "ok", "ok", "ok")),
     # The viewer's own settings: anyone signed in, on their own account.
-    Row("updateUser", _m("updateUser", '{bio: "hi"}'), ALL_REFUSED_BUT_SELF),
-    Row("removeProfilePhoto", _m("removeProfilePhoto", "{}"), ALL_REFUSED_BUT_SELF),
+    Row("updateUser", _m("updateUser", '{bio: "hi"}'), SIGNED_IN),
+    Row("removeProfilePhoto", _m("removeProfilePhoto", "{}"), SIGNED_IN),
     Row("updateProjectDefaults", _m("updateProjectDefaults", f'{{entityName: "{TEAM}"}}'),
         (ANON, "INVALID", "ok", "ok", "INVALID")),
     Row("setBetaFeature", _m("setBetaFeature", f'{{key: "{FEATURE}", enabled: true}}'),
-        ALL_REFUSED_BUT_SELF),
+        SIGNED_IN),
     Row("setAlertSubscription",
         _m("setAlertSubscription", "{event: RUN_CRASHED, channel: EMAIL, enabled: true}"),
-        ALL_REFUSED_BUT_SELF),
-    Row("sendTestAlert", _m("sendTestAlert", "{channel: EMAIL}"), ALL_REFUSED_BUT_SELF),
-    Row("generateApiKey", _m("generateApiKey", '{name: "k"}'), ALL_REFUSED_BUT_SELF),
-    Row("startSlackConnect", _m("startSlackConnect", "{}"), ALL_REFUSED_BUT_SELF),
-    Row("startGithubConnect", _m("startGithubConnect", "{}"), ALL_REFUSED_BUT_SELF),
-    Row("disconnectSlack", _m("disconnectSlack", "{}"), ALL_REFUSED_BUT_SELF),
+        SIGNED_IN),
+    Row("sendTestAlert", _m("sendTestAlert", "{channel: EMAIL}"), SIGNED_IN),
+    Row("generateApiKey", _m("generateApiKey", '{name: "k"}'), SIGNED_IN),
+    Row("startSlackConnect", _m("startSlackConnect", "{}"), SIGNED_IN),
+    Row("startGithubConnect", _m("startGithubConnect", "{}"), SIGNED_IN),
+    Row("disconnectSlack", _m("disconnectSlack", "{}"), SIGNED_IN),
     Row("disconnectGithub", _m("disconnectGithub", "{}"),
         (ANON, "NOT_FOUND", "NOT_FOUND", "ok", "NOT_FOUND"), setup=_connect_github),
     # Alice's objects, aimed at by everyone.
