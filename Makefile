@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate test check format schema bench
+.PHONY: help install run migrate test check format schema bench fuzz soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -36,6 +36,12 @@ run: migrate ## install, migrate and serve http://127.0.0.1:8000/settings (Graph
 
 test: install ## run the tests (PostgreSQL and Redis too when TEST_DATABASE_URL / TEST_REDIS_URL are set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fuzz: install ## fuzz the schema longer than `make test` does (FUZZ_EXAMPLES per field, mode, caller)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest tests/test_fuzz.py -s $(PYTEST_ARGS)
+
+soak: install ## 200 clients and 500 live subscribers for 60 s on one server (needs TEST_DATABASE_URL, TEST_REDIS_URL)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 check: install ## format check, lint and type check
 	$(BIN)/ruff format --check .

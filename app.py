@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
+from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
 from starlette.datastructures import Headers
@@ -24,7 +27,15 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage,
+    SubscribeMessage,
+)
 from strawberry.types.unset import UNSET
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
@@ -97,7 +108,19 @@ def _too_large(limit: int) -> Response:
 
 
 class RejectingAdapter(ASGIWebSocketAdapter):
-    """Closes a socket refused at `connection_init` with 4401 and the reason, not 4403."""
+    """Closes a socket refused at `connection_init` with 4401 and the reason, not 4403,
+    and one that sends a message that is not a JSON object with 4400."""
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+            if isinstance(message, dict):
+                yield message
+            elif not ignore_parsing_errors:
+                # Strawberry would index it (message["type"]) and drop the socket
+                # with an unhandled TypeError; every message of the protocol is an object.
+                raise NonJsonMessageReceived
 
     async def close(self, code: int, reason: str) -> None:
         rejection = getattr(self.ws.state, "rejection", None)
@@ -106,8 +129,33 @@ class RejectingAdapter(ASGIWebSocketAdapter):
         await super().close(code, reason)
 
 
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's graphql-transport-ws handler, but: an operation past the socket's
+    limit is refused with an error that has a code, as every error of this API has
+    (Strawberry's has none); and a client that leaves while an event is on its way is
+    not logged as an error with a traceback, as nothing failed here."""
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        if isinstance(error, WebSocketDisconnected):
+            return
+        await super().handle_task_exception(error)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        if self.connection_acknowledged and limit is not None and len(self.operations) >= limit:
+            error = GraphQLError(
+                f"At most {limit} operations at once on one connection.",
+                extensions={"code": "LIMIT_EXCEEDED"},
+            )
+            refusal = ErrorMessage(id=message["id"], type="error", payload=[error.formatted])
+            await self.send_message(refusal)
+            return
+        await super().handle_subscribe(message)
+
+
 class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = RejectingAdapter
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     async def run(  # type: ignore[override]
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
@@ -124,6 +172,23 @@ class GraphQLApp(GraphQL[Context, None]):
         return "extensions" not in request.query_params and super().should_render_graphql_ide(
             request
         )
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return super().decode_json(data)
+        except RecursionError:
+            # json.loads recurses once per level of nesting, so a body of 100,000 "["
+            # (200 KB) exhausts the stack: that is a body that is not JSON we accept,
+            # answered 400 (4400 on a WebSocket) like any other, not a 500.
+            raise json.JSONDecodeError("Nested too deeply.", "", 0) from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        # A body, multipart part or query parameter that is a bare string, number or
+        # null: Strawberry would call .get() on it and answer 500.
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "Expected a JSON object.")
+        return parsed
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None

@@ -21,6 +21,8 @@ from schema.api_key import (
 from schema.common import SuccessPayload
 
 MAX_KEYS_PER_USER = 100
+#: The largest value of the integer primary key: PostgreSQL refuses to compare more.
+MAX_ID = 2**31 - 1
 
 
 def _name(value: str) -> str:
@@ -52,7 +54,8 @@ async def generate_api_key(info: Info, input: GenerateApiKeyInput) -> GenerateAp
 
 async def _own_key(account: UserModel, key_id: strawberry.ID) -> ApiKeyModel:
     key = None
-    if key_id.isdigit() and len(key_id) < 19:
+    # isdigit() alone passes "²", which int() refuses.
+    if key_id.isascii() and key_id.isdigit() and len(key_id) < 19 and int(key_id) <= MAX_ID:
         key = await ApiKeyModel.filter(id=int(key_id), user_id=account.id).first()
     if key is None:
         # Another user's key reads as missing: ids must not reveal other accounts' keys.

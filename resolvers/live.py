@@ -95,7 +95,7 @@ def _shared_read(notice: bus.Notice) -> Awaitable[AlertEventType | None]:
 def _after_id(after: strawberry.ID | None) -> int | None:
     if after is None:
         return None
-    if not after.isdigit() or len(after) > 18:
+    if not (after.isascii() and after.isdigit()) or len(after) > 18:
         raise BadUserInput("`after` must be the id of an alert event.")
     return int(after)
 

@@ -11,8 +11,6 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import cached_property
 from typing import TypeVar
 
-from strawberry.dataloader import DataLoader
-
 from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType, AlertSubscription
 from models.api_key import ApiKey
 from models.beta import BetaFeature, UserBetaFeature
@@ -23,6 +21,7 @@ from models.storage import StorageProjectCounter
 from models.team import Organization, TeamMember
 from models.user import User
 from resolvers import storage_ledger
+from resolvers.dataloader import DataLoader
 from resolvers.storage_ledger import StorageTotals
 
 K = TypeVar("K", bound=Hashable)

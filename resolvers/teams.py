@@ -17,7 +17,7 @@ from models.user import User as UserModel
 from resolvers.context import Info
 from resolvers.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from resolvers.loaders import Loaders
-from resolvers.validation import Checks, text
+from resolvers.validation import Checks, text, unstorable
 from schema.team import (
     AddTeamMemberInput,
     CreateTeamInput,
@@ -51,7 +51,7 @@ class OrganizationChoice:
 
 async def team(info: Info, name: str) -> Team | None:
     viewer = info.context.user
-    if viewer is None or len(name) > 64:
+    if viewer is None or len(name) > 64 or unstorable(name):
         return None
     found = await TeamModel.filter(entity__name_key=name_key(name.strip())).first()
     if found is None:
@@ -72,6 +72,8 @@ def organizations_matching(search: str | None, first: int | None) -> QuerySet[Or
     """Organizations whose name starts with `search`, any case, at most 100, by name."""
     limit = min(max(first if first is not None else DEFAULT_ORGANIZATIONS, 0), MAX_ORGANIZATIONS)
     query = OrganizationModel.all()
+    if search and unstorable(search):
+        return query.limit(0)  # no name holds it, and the database could not compare it
     if search and search.strip():
         prefix = name_key(search.strip())
         # LIKE 'prefix%' on the lower-cased key: a range scan of its pattern index.
@@ -156,7 +158,7 @@ async def _claim_team_name(team_name: str) -> Entity:
 async def _organization(choice: OrganizationChoice) -> OrganizationModel:
     if choice.id is not None:
         found = None
-        if choice.id.isdigit() and int(choice.id) <= MAX_ID:
+        if choice.id.isascii() and choice.id.isdigit() and int(choice.id) <= MAX_ID:
             found = await OrganizationModel.filter(id=int(choice.id)).first()
         if found is None:
             raise NotFound("There is no organization with that id.", field="organizationId")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
 from starlette.datastructures import UploadFile
 from tortoise.transactions import in_transaction
@@ -15,7 +14,7 @@ from models.user import User as UserModel
 from resolvers import photos
 from resolvers.context import Info
 from resolvers.errors import Invalid
-from resolvers.validation import Checks, given, http_url, text
+from resolvers.validation import Checks, given, http_url, text, unstorable
 from schema.user import (
     Profile,
     RemoveProfilePhotoInput,
@@ -41,7 +40,7 @@ async def viewer(info: Info) -> User | None:
 
 
 async def user(info: Info, username: str) -> Profile | None:
-    if len(username) > 64:
+    if len(username) > 64 or unstorable(username):
         return None
     found = await UserModel.filter(entity__name_key=name_key(username)).first()
     return Profile.from_model(found) if found else None
@@ -82,7 +81,11 @@ def _profile_changes(input: UpdateUserInput) -> dict[str, object]:
 
 
 async def upload_profile_photo(info: Info, input: UploadProfilePhotoInput) -> UpdateUserPayload:
-    upload = cast(UploadFile, input.file)  # what Starlette hands Strawberry for `Upload`
+    upload = input.file
+    if not isinstance(upload, UploadFile):
+        # `Upload` takes any value: a JSON request (or a multipart one whose map
+        # points elsewhere) hands us a string or a number instead of a file.
+        raise Invalid("Send the photo as a file in a multipart request.", field=photos.FIELD)
     photos.check_content_type(upload.content_type)
     data = await upload.read(config.MAX_PHOTO_BYTES + 1)
     encoded, extension = await asyncio.to_thread(photos.reencode, data)

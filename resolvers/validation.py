@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Callable
@@ -10,16 +11,39 @@ from urllib.parse import urlsplit
 
 from strawberry import UNSET
 from strawberry.types.unset import UnsetType
+from strawberry.utils.str_converters import to_camel_case
 
 from resolvers.errors import DomainError, Invalid, raise_any
 
 T = TypeVar("T")
 _LINE_BREAKS = {"\n", "\r", "\t"}
+#: Text no database here can hold: PostgreSQL refuses NUL even in a WHERE clause,
+#: and an unpaired surrogate (what a JSON "\\ud800" escape decodes to) is not UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def given(value: T | None | UnsetType) -> TypeGuard[T]:
     """Whether an optional input field was sent with a value (not omitted, not null)."""
     return value is not None and value is not UNSET
+
+
+def unstorable(value: str) -> bool:
+    return _UNSTORABLE.search(value) is not None
+
+
+def check_storable(value: object, field: str | None = None) -> None:
+    """`Invalid` naming the input field (as the client spells it) that holds, at
+    any depth, text with NUL or an unpaired surrogate; such text would fail in
+    the database, in a lookup as much as in a write, as an internal error."""
+    if isinstance(value, str):
+        if unstorable(value):
+            raise Invalid("Text cannot contain NUL or unpaired surrogate characters.", field=field)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_storable(item, field)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for member in dataclasses.fields(value):
+            check_storable(getattr(value, member.name), field or to_camel_case(member.name))
 
 
 def has_control_characters(value: str, *, multiline: bool = False) -> bool:

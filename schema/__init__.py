@@ -27,6 +27,7 @@ from schema.beta import BetaFeature, SetBetaFeaturePayload
 from schema.common import SuccessPayload, mutation
 from schema.connect import StartConnectPayload
 from schema.documents import CheckedDocuments
+from schema.executor import EventExecutor
 from schema.extensions import PublicErrors, log_internal
 from schema.github import ConnectGithubPayload
 from schema.scalars import SCALARS
@@ -173,4 +174,5 @@ schema = Schema(
     subscription=Subscription,
     extensions=_extensions(),
     config=StrawberryConfig(scalar_map=SCALARS),
+    execution_context_class=EventExecutor,
 )

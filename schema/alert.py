@@ -151,7 +151,11 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, UnicodeError, ValueError):
         decoded = ""
     number = decoded.removeprefix(_CURSOR_PREFIX)
-    if not decoded.startswith(_CURSOR_PREFIX) or not number.isdigit() or len(number) > 18:
+    if (
+        not decoded.startswith(_CURSOR_PREFIX)
+        or not (number.isascii() and number.isdigit())
+        or len(number) > 18
+    ):
         raise BadUserInput("`after` is not a cursor this server gave out.")
     return int(number)
 

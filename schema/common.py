@@ -14,6 +14,7 @@ from strawberry.types.field import StrawberryField
 from auth.permissions import IsAuthenticated
 from resolvers import errors
 from resolvers.context import Info
+from resolvers.validation import check_storable
 
 strawberry.enum(errors.ErrorCode)
 
@@ -38,6 +39,9 @@ class SuccessPayload:
 class PayloadErrors(FieldExtension):
     """Turns the domain errors a mutation raises into its payload's `errors`.
 
+    It first refuses text that no database can hold, in any input field: one
+    check for every mutation, those added later too.
+
     The mutation's transaction has already rolled back by the time the error
     reaches here, so the payload reports a failure that changed nothing.
     """
@@ -49,6 +53,7 @@ class PayloadErrors(FieldExtension):
         self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
     ) -> Any:
         try:
+            check_storable(list(kwargs.values()))
             return await next_(source, info, **kwargs)
         except errors.DomainErrors as failure:
             found = failure.errors

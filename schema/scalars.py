@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NewType
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types.scalar import ScalarDefinition
 
 Int64 = NewType("Int64", int)
@@ -13,20 +14,24 @@ Duration = NewType("Duration", int)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
+# The client's mistakes raise GraphQLError: graphql-core reports any other
+# exception of a scalar as a failure of ours, which is masked and logged.
+
+
 def _whole_number(value: object, name: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be a whole number.")
+        raise GraphQLError(f"{name} must be a whole number.")
     if not _INT64_MIN <= value <= _INT64_MAX:
-        raise ValueError(f"{name} must fit in 64 bits.")
+        raise GraphQLError(f"{name} must fit in 64 bits.")
     return value
 
 
 def _parse_duration(value: object) -> int:
     milliseconds = _whole_number(value, "Duration")
     if milliseconds < 0:
-        raise ValueError("Duration cannot be negative.")
+        raise GraphQLError("Duration cannot be negative.")
     return milliseconds
 
 

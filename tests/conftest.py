@@ -28,7 +28,7 @@ from tests.helpers import (  # noqa: E402
     reset_database,
 )
 
-pytest_plugins = ["tests.fakes"]
+pytest_plugins = ["tests.fakes", "tests.attack"]
 
 BACKENDS = ["sqlite", "postgres"]
 

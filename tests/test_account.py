@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from jose import jwt
-from tortoise import Tortoise
 from tortoise.models import Model
 
 import config
@@ -24,6 +23,7 @@ from models.user import User
 from resolvers import account, photos
 from tests.fake_github import GOOD_CODE, TOKEN, FakeGithub
 from tests.helpers import Account, GraphQL, sign_up
+from tests.rows import all_models, snapshot
 from tests.team_helpers import make_team
 
 DELETE_ACCOUNT = """
@@ -137,10 +137,6 @@ def basic(key: str) -> str:
     return "Basic " + base64.b64encode(f"api:{key}".encode()).decode()
 
 
-def all_models() -> list[type[Model]]:
-    return sorted(Tortoise.apps["models"].values(), key=lambda m: m._meta.db_table)
-
-
 def references() -> list[tuple[type[Model], str, type[Model]]]:
     """Every (model, column, User or Entity) where a row can point at an account."""
     found = []
@@ -162,14 +158,6 @@ async def rows_referring_to(user_id: int, entity_ids: list[int]) -> dict[str, in
         if count:
             found[f"{model._meta.db_table}.{column}"] = count
     return found
-
-
-async def snapshot() -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table."""
-    return {
-        model._meta.db_table: await model.all().order_by(model._meta.pk_attr).values()
-        for model in all_models()
-    }
 
 
 async def test_delete_account_removes_every_row_of_the_user(api, github: FakeGithub):

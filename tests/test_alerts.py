@@ -487,7 +487,14 @@ async def test_alert_events_show_only_the_viewers_own(api, mail):
 
 
 @pytest.mark.parametrize(
-    "variables", [{"first": 101}, {"first": -1}, {"after": "bm90LWEtY3Vyc29y"}, {"after": "%%"}]
+    "variables",
+    [
+        {"first": 101},
+        {"first": -1},
+        {"after": "bm90LWEtY3Vyc29y"},
+        {"after": "%%"},
+        {"after": base64.urlsafe_b64encode("AlertEvent:²".encode()).decode()},
+    ],
 )
 async def test_alert_events_refuse_bad_page_arguments(api, variables):
     alice = await sign_up("alice")

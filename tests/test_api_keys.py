@@ -119,7 +119,7 @@ async def test_another_users_key_is_not_found_and_unchanged(api, mutation):
     assert (await ApiKey.get(id=int(key_id))).name == "alice's"
 
 
-@pytest.mark.parametrize("key_id", ["999999", "abc", "-1", "9" * 40])
+@pytest.mark.parametrize("key_id", ["999999", "abc", "-1", "9" * 40, "9" * 18, "²", "٣"])
 async def test_unknown_key_id_is_not_found(api, key_id):
     alice = await sign_up("alice")
 

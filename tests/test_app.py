@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import aiohttp
 import pytest
+from strawberry.http.exceptions import WebSocketDisconnected
 
 import config
-from app import create_app
+from app import TransportWSHandler, create_app
 from tests.helpers import LiveServer
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
@@ -41,6 +44,7 @@ class TestGraphiQLOff:
         async with LiveServer.start(create_app(init_orm=False)) as live:
             yield live
 
+    @pytest.mark.attack("graphql")
     async def test_no_ide_on_get(self, production):
         async with (
             aiohttp.ClientSession() as http,
@@ -48,6 +52,7 @@ class TestGraphiQLOff:
         ):
             assert response.status == 404
 
+    @pytest.mark.attack("graphql")
     async def test_introspection_is_refused(self, production):
         async with (
             aiohttp.ClientSession() as http,
@@ -83,3 +88,16 @@ class TestCors:
             granted = response.headers.get("Access-Control-Allow-Origin")
 
         assert (granted == origin) is allowed
+
+
+async def test_a_client_leaving_mid_event_is_not_logged_as_an_error(caplog):
+    # Seen in make soak: subscribers closing while events were on their way left
+    # "Exception in worker task" tracebacks in the server's log.
+    handler = TransportWSHandler.__new__(TransportWSHandler)
+    caplog.set_level(logging.DEBUG, logger="strawberry.ws.task")
+
+    await handler.handle_task_exception(WebSocketDisconnected())
+    assert caplog.records == []
+
+    await handler.handle_task_exception(RuntimeError("a real failure"))
+    assert [r.levelname for r in caplog.records] == ["ERROR"]

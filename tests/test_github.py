@@ -152,6 +152,7 @@ async def test_an_allowed_redirect_uri_is_used_throughout(api, github, monkeypat
     assert github.exchanges[0]["redirect_uri"] == other
 
 
+@pytest.mark.attack("oauth")
 async def test_start_refuses_a_redirect_uri_not_allowed(api, github):
     alice = await sign_up("alice")
 
@@ -281,6 +282,7 @@ async def _garbage(state: str) -> str:
         (_expired, "expired"),
     ],
 )
+@pytest.mark.attack("oauth")
 async def test_connect_refuses_a_bad_state(api, github, make_state, words):
     alice = await sign_up("alice")
     client = api.signed_in(alice)
@@ -297,6 +299,7 @@ async def test_connect_refuses_a_bad_state(api, github, make_state, words):
     assert await GithubIntegration.all().count() == 0
 
 
+@pytest.mark.attack("oauth")
 async def test_connect_refuses_a_state_used_before(api, github):
     alice = await sign_up("alice")
     client = api.signed_in(alice)

@@ -13,6 +13,8 @@ from models.api_key import ApiKey
 from models.user import User
 from resolvers import photos
 from tests.helpers import count_queries, sign_up
+from tests.rows import snapshot
+from tests.team_helpers import make_team
 
 ANONYMOUS_MUTATIONS = {
     "updateUser": 'updateUser(input: {name: "x"}) { errors { code } }',
@@ -38,6 +40,7 @@ async def test_anonymous_mutation_is_unauthenticated_and_changes_nothing(api, mu
     assert await ApiKey.filter(name="k").count() == 1
 
 
+@pytest.mark.attack("graphql")
 async def test_introspection_nested_too_deeply_is_refused(api):
     selection = "name"
     for _ in range(50):
@@ -49,6 +52,7 @@ async def test_introspection_nested_too_deeply_is_refused(api):
 
 
 @pytest.mark.parametrize(("aliases", "words"), [(60, "60 aliases found"), (1000, "tokens")])
+@pytest.mark.attack("graphql")
 async def test_too_many_aliases_are_refused(api, aliases, words):
     query = "{ " + " ".join(f"a{i}: viewer {{ username }}" for i in range(aliases)) + " }"
 
@@ -59,6 +63,7 @@ async def test_too_many_aliases_are_refused(api, aliases, words):
     assert words in body["errors"][0]["message"]
 
 
+@pytest.mark.attack("graphql")
 async def test_too_many_tokens_are_refused(api):
     query = "{ viewer { " + "username " * 100_000 + "} }"
 
@@ -68,6 +73,7 @@ async def test_too_many_tokens_are_refused(api):
     assert "token" in error["message"]
 
 
+@pytest.mark.attack("graphql")
 async def test_circular_fragments_are_refused(api):
     query = """
     { viewer { ...A } }
@@ -121,6 +127,7 @@ async def test_internal_error_is_masked_and_logged(api, monkeypatch, caplog):
     assert (await User.get(id=alice.user.id)).photo_file is None
 
 
+@pytest.mark.attack("graphql")
 async def test_batched_requests_are_refused(api):
     async with api.http.post(api.url, json=[{"query": "{ viewer { username } }"}] * 2) as response:
         status, text = response.status, await response.text()
@@ -129,6 +136,7 @@ async def test_batched_requests_are_refused(api):
     assert "batch" in text.lower()
 
 
+@pytest.mark.attack("graphql")
 async def test_json_body_over_the_limit_is_refused_with_413(api):
     huge = {
         "query": "query($x: String) { viewer { username } }",
@@ -166,3 +174,101 @@ async def test_settings_page_query_runs_a_constant_number_of_sql_queries(api):
     assert len(data["viewer"]["apiKeys"]) == 30
     # Sign-in (which reads the own and default entities too), memberships, API keys.
     assert len(small_queries) == len(large_queries) == 3, small_queries
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "expected"),
+    [
+        # Found by the schema fuzzer: PostgreSQL refuses NUL even in a lookup.
+        ('{ user(username: "a\\u0000b") { name } }', {}, {"user": None}),
+        ("query($n: String!) { team(name: $n) { name } }", {"n": "a\0"}, {"team": None}),
+        ("query($s: String) { organizations(search: $s) { name } }", {"s": "\ud800"}, None),
+    ],
+    ids=["user-nul-literal", "team-nul-variable", "organizations-surrogate"],
+)
+@pytest.mark.attack("injection")
+async def test_lookup_of_text_with_nul_or_unpaired_surrogates_finds_nothing(
+    api, query, variables, expected
+):
+    alice = await sign_up("alice")
+
+    data = await api.signed_in(alice).execute(query, variables)
+
+    assert data == (expected or {"organizations": []})
+
+
+MUTATIONS_WITH_TEXT = [
+    ('updateUser(input: {name: "a\\u0000"}) { errors { field code } }', "name"),
+    (
+        'removeTeamMember(input: {teamName: "lab", username: "\\u0000"}) { errors { field code } }',
+        "username",
+    ),
+    (
+        'recordStoredFiles(input: {entityName: "alice", projectName: "p",'
+        ' files: [{path: "a\\u0000", category: MEDIA, sizeBytes: 1}]}) { errors { field code } }',
+        "files",
+    ),
+]
+
+
+@pytest.mark.parametrize(("selection", "field"), MUTATIONS_WITH_TEXT)
+@pytest.mark.attack("injection")
+async def test_mutation_input_with_nul_is_invalid_on_its_field(api, selection, field):
+    alice = await sign_up("alice")
+    before = await snapshot()
+
+    data = await api.signed_in(alice).execute(f"mutation {{ {selection} }}")
+
+    [payload] = data.values()
+    assert payload["errors"] == [{"field": field, "code": "INVALID"}]
+    assert await snapshot() == before
+
+
+@pytest.mark.attack("injection")
+async def test_unpaired_surrogate_in_json_variables_is_invalid_and_writes_nothing(api):
+    alice = await sign_up("alice")
+    raw = (
+        '{"query": "mutation($n: String) { updateUser(input: {bio: $n}) { errors { field } } }",'
+        ' "variables": {"n": "x\\ud800y"}}'
+    )
+
+    async with api.http.post(
+        api.url,
+        data=raw,
+        headers={"Content-Type": "application/json", "Authorization": alice.authorization},
+    ) as response:
+        answer = await response.json()
+
+    assert answer == {"data": {"updateUser": {"errors": [{"field": "bio"}]}}}
+    assert (await User.get(id=alice.user.id)).bio is None
+
+
+async def test_anonymous_mutation_with_nul_is_still_unauthenticated(api):
+    error = await api.error('mutation { updateUser(input: {name: "\\u0000"}) { errors { code } } }')
+
+    assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+PROFILE_WITH_TEAM_STORAGE = """
+{ user(username: "alice") {
+    teams { members { profile { teams {
+      memberCount
+      members { profile { name teams { memberCount } } }
+      storageUsage { fraction }
+    } } } }
+} }
+"""
+
+
+async def test_a_refused_field_in_a_list_leaves_the_rest_of_the_request_answered(api):
+    # Found by the schema fuzzer: the refusal cancelled sibling fields that were
+    # waiting on the same DataLoader key, and the CancelledError ended in HTTP 500.
+    alice, root = await sign_up("alice"), await sign_up("root", admin=True)
+    await make_team("lab", alice, root)
+
+    for _ in range(5):
+        status, body = await api.post(PROFILE_WITH_TEAM_STORAGE)
+
+        assert status == 200
+        assert body["data"] == {"user": None}
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]

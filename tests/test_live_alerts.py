@@ -203,9 +203,10 @@ async def test_internal_error_in_a_subscription_is_masked(server, alice, monkeyp
     assert "secret detail" in caplog.text
 
 
-async def test_bad_after_is_refused(server, alice):
+@pytest.mark.parametrize("after", ["not-an-id", "²", "1" * 19])
+async def test_bad_after_is_refused(server, alice, after):
     async with graphql_socket(server.url, alice.authorization) as socket:
-        await socket.subscribe(ALERT_EVENTS, {"after": "not-an-id"})
+        await socket.subscribe(ALERT_EVENTS, {"after": after})
         body = await socket.message()
 
     assert body["payload"]["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -153,6 +153,7 @@ def _pixel_bomb() -> bytes:
     ],
     ids=["text", "declared-pdf", "bmp", "tiff", "truncated", "pixel-bomb", "over-5mb"],
 )
+@pytest.mark.attack("upload")
 async def test_bad_upload_is_refused_and_nothing_is_written(
     api, content, content_type, code, words
 ):
@@ -168,6 +169,7 @@ async def test_bad_upload_is_refused_and_nothing_is_written(
     assert (await User.get(id=alice.user.id)).photo_file is None
 
 
+@pytest.mark.attack("upload")
 async def test_body_over_the_upload_limit_is_refused_with_413(api):
     alice = await sign_up("alice")
 
@@ -177,6 +179,24 @@ async def test_body_over_the_upload_limit_is_refused_with_413(api):
 
     assert status == 413
     assert "too large" in body["text"]
+    assert media_files() == []
+
+
+@pytest.mark.parametrize("value", ["", "photo.png", 12])
+@pytest.mark.attack("upload")
+async def test_upload_without_a_file_is_invalid(api, value):
+    # Found by the schema fuzzer: `Upload` takes any JSON value, not only a file.
+    alice = await sign_up("alice")
+
+    data = await api.signed_in(alice).execute(UPLOAD, {"file": value})
+
+    assert data["uploadProfilePhoto"]["errors"] == [
+        {
+            "field": "file",
+            "message": "Send the photo as a file in a multipart request.",
+            "code": "INVALID",
+        }
+    ]
     assert media_files() == []
 
 

@@ -63,6 +63,7 @@ async def test_start_slack_connect_gives_slacks_authorize_url(api, slack):
     assert len(query["state"][0]) > 40
 
 
+@pytest.mark.attack("oauth")
 async def test_start_slack_connect_with_a_redirect_not_allowed_is_invalid(api, slack):
     alice = await sign_up("alice")
 
@@ -129,6 +130,7 @@ async def test_connecting_again_replaces_the_webhook(api, slack):
     assert unseal(row.webhook_url_sealed) == slack.hook("flaky")
 
 
+@pytest.mark.attack("oauth")
 async def test_a_state_works_once(api, slack):
     alice = await sign_up("alice")
     client = api.signed_in(alice)
@@ -143,6 +145,7 @@ async def test_a_state_works_once(api, slack):
     assert len(slack.exchanges) == 1
 
 
+@pytest.mark.attack("oauth")
 async def test_another_users_state_is_invalid(api, slack):
     alice, mallory = await sign_up("alice"), await sign_up("mallory")
     state = await start(api.signed_in(alice))
@@ -155,6 +158,7 @@ async def test_another_users_state_is_invalid(api, slack):
 
 
 @pytest.mark.parametrize("forge", ["nonce-only", "tampered-signature", "empty"])
+@pytest.mark.attack("oauth")
 async def test_a_forged_state_is_invalid(api, slack, forge):
     alice = await sign_up("alice")
     client = api.signed_in(alice)
@@ -171,6 +175,7 @@ async def test_a_forged_state_is_invalid(api, slack, forge):
     assert slack.exchanges == []
 
 
+@pytest.mark.attack("oauth")
 async def test_an_expired_state_is_invalid(api, slack):
     alice = await sign_up("alice")
     client = api.signed_in(alice)
@@ -206,6 +211,7 @@ async def test_slack_failing_the_exchange_is_unavailable_and_stores_nothing(
     assert await SlackIntegration.all().count() == 0
 
 
+@pytest.mark.attack("slack")
 async def test_a_webhook_outside_the_allowed_hosts_is_refused(api, slack):
     slack.oauth = slack.grant()
     slack.oauth["incoming_webhook"]["url"] = "https://hooks.attacker.example/services/T/B/X"

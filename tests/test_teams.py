@@ -156,7 +156,9 @@ async def test_create_team_with_organization_id(api):
     assert await Team.filter(name="ml-lab", organization_id=acme.id).exists()
 
 
-@pytest.mark.parametrize("organization_id", ["999999", "not-a-number", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "organization_id", ["999999", "not-a-number", "99999999999999999999", "²", "٣"]
+)
 async def test_create_team_unknown_organization_id_is_not_found(api, organization_id):
     root = await sign_up("root", admin=True)
     before = await team_rows()

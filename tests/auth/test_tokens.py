@@ -75,12 +75,14 @@ async def test_valid_token_creates_the_account_from_its_claims(api):
     assert await User.filter(username="mallory").count() == 1
 
 
+@pytest.mark.attack("jwt")
 async def test_expired_token_is_refused(api):
     token = jwt.encode(_claims(exp=int(time.time()) - 3600), config.JWT_SECRET, algorithm="HS256")
 
     assert "expired" in await _refused(api, token)
 
 
+@pytest.mark.attack("jwt")
 async def test_token_without_exp_is_refused(api):
     claims = _claims()
     del claims["exp"]
@@ -88,6 +90,7 @@ async def test_token_without_exp_is_refused(api):
     await _refused(api, jwt.encode(claims, config.JWT_SECRET, algorithm="HS256"))
 
 
+@pytest.mark.attack("jwt")
 async def test_forged_signature_is_refused(api):
     header, payload, _ = jwt.encode(_claims(), config.JWT_SECRET, algorithm="HS256").split(".")
     forged_payload = _b64(json.dumps(_claims(sub="mallory", admin=True)).encode())
@@ -95,27 +98,32 @@ async def test_forged_signature_is_refused(api):
     assert "signature" in await _refused(api, f"{header}.{forged_payload}.{_}")
 
 
+@pytest.mark.attack("jwt")
 async def test_token_signed_with_another_key_is_refused(api):
     await _refused(api, jwt.encode(_claims(), "another-secret-entirely-xxxxxxx", algorithm="HS256"))
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE"])
+@pytest.mark.attack("jwt")
 async def test_alg_none_is_refused(api, alg):
     assert "not accepted" in await _refused(api, _unsigned(_claims(), alg))
 
 
+@pytest.mark.attack("jwt")
 async def test_stripped_signature_is_refused(api):
     token = jwt.encode(_claims(), config.JWT_SECRET, algorithm="HS256")
 
     await _refused(api, token.rsplit(".", 1)[0] + ".")
 
 
+@pytest.mark.attack("jwt")
 async def test_algorithm_the_server_does_not_accept_is_refused(api):
     token = jwt.encode(_claims(), config.JWT_SECRET, algorithm="HS512")
 
     assert "HS512" in await _refused(api, token)
 
 
+@pytest.mark.attack("jwt")
 async def test_far_future_iat_is_refused(api):
     token = jwt.encode(
         _claims(iat=int(time.time()) + 365 * 24 * 3600), config.JWT_SECRET, algorithm="HS256"
@@ -124,6 +132,7 @@ async def test_far_future_iat_is_refused(api):
     assert "future" in await _refused(api, token)
 
 
+@pytest.mark.attack("jwt")
 async def test_huge_token_is_refused(api):
     token = jwt.encode(_claims(padding="x" * 20_000), config.JWT_SECRET, algorithm="HS256")
 
@@ -131,11 +140,13 @@ async def test_huge_token_is_refused(api):
 
 
 @pytest.mark.parametrize("sub", ["", "has space", "a" * 65, "../etc", "名前"])
+@pytest.mark.attack("jwt")
 async def test_invalid_subject_is_refused(api, sub):
     await _refused(api, jwt.encode(_claims(sub=sub), config.JWT_SECRET, algorithm="HS256"))
 
 
 @pytest.mark.parametrize("value", ["Bearer", "Token abc", "Bearer not.a.jwt", "Bearer !!!"])
+@pytest.mark.attack("jwt")
 async def test_malformed_authorization_is_refused(api, value):
     status, body = await api.signed_in(value).post(VIEWER)
 
@@ -167,6 +178,7 @@ class TestIssuerAndAudience:
             {"iss": "https://id.example.com/"},
         ],
     )
+    @pytest.mark.attack("jwt")
     async def test_wrong_or_missing_issuer_or_audience_is_refused(self, api, claims):
         await _refused(api, jwt.encode(_claims(**claims), config.JWT_SECRET, algorithm="HS256"))
 
@@ -187,6 +199,7 @@ class TestRS256:
 
         assert data == {"viewer": {"username": "mallory"}}
 
+    @pytest.mark.attack("jwt")
     async def test_public_key_used_as_hmac_secret_is_refused(self, api, keys):
         # The HS/RS confusion attack: HS256 signed with the (public) RSA key.
         _, public = keys
@@ -197,12 +210,14 @@ class TestRS256:
 
         await _refused(api, token)
 
+    @pytest.mark.attack("jwt")
     async def test_rs256_token_signed_with_another_key_is_refused(self, api, keys):
         other_private, _ = _rsa_pair()
 
         await _refused(api, jwt.encode(_claims(), other_private, algorithm="RS256"))
 
 
+@pytest.mark.attack("jwt")
 async def test_token_issued_before_account_deletion_is_refused(api):
     token = issue_token("mallory")
     await api.signed_in(f"Bearer {token}").execute("{ viewer { username } }")
@@ -216,6 +231,7 @@ async def test_token_issued_before_account_deletion_is_refused(api):
     assert not await User.filter(username="mallory").exists()
 
 
+@pytest.mark.attack("jwt")
 async def test_token_for_a_team_name_creates_no_account(api):
     await Entity.create(name="mallory", name_key="mallory", is_team=True)
 

@@ -67,6 +67,7 @@ async def test_websocket_runs_an_operation_after_connection_init(live):
     ],
     ids=["missing", "malformed", "expired"],
 )
+@pytest.mark.attack("jwt")
 async def test_websocket_without_good_credentials_is_closed_with_4401(live, payload, reason):
     async with (
         aiohttp.ClientSession() as http,
@@ -80,6 +81,7 @@ async def test_websocket_without_good_credentials_is_closed_with_4401(live, payl
     assert reason in (message.extra or "")
 
 
+@pytest.mark.attack("graphql")
 async def test_legacy_graphql_ws_protocol_is_not_served(live):
     async with (
         aiohttp.ClientSession() as http,

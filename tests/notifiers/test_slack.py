@@ -68,6 +68,7 @@ async def test_404_channel_not_found_is_permanent(slack):
         await send(slack.hook("gone"))
 
 
+@pytest.mark.attack("slack")
 async def test_a_webhook_outside_the_allowed_hosts_is_never_posted_to(slack):
     with pytest.raises(PermanentFailure, match="SLACK_WEBHOOK_HOSTS"):
         await send("https://hooks.slack.com/services/T/B/X")
