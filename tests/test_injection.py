@@ -198,9 +198,7 @@ def test_every_mutation_with_text_has_a_base():
 
 @pytest.mark.parametrize("mutation", sorted(MUTATION_BASES))
 @pytest.mark.attack("injection")
-async def test_injection_in_every_text_input_of_a_mutation(
-    api, slack, github, record_property, mutation
-):
+async def test_injection_in_every_text_input_of_a_mutation(api, slack, github, count_as, mutation):
     world = await build_world(api)
     client = api.signed_in(world.root if mutation in AS_ROOT else world.admin)
     document = (
@@ -217,13 +215,13 @@ async def test_injection_in_every_text_input_of_a_mutation(
 
     count, failures = await _attack_all(client, sends)
 
-    record_property("attacks", count)
+    count_as("attacks", count)
     assert not failures, "\n".join(failures)
 
 
 @pytest.mark.parametrize("query", sorted(QUERIES))
 @pytest.mark.attack("injection")
-async def test_injection_in_every_text_argument_of_a_query(api, record_property, query):
+async def test_injection_in_every_text_argument_of_a_query(api, count_as, query):
     world = await build_world(api)
     sends = [
         (f"{query} {kind}", QUERIES[query], {"v": value}) for kind, value in INJECTIONS.items()
@@ -231,7 +229,7 @@ async def test_injection_in_every_text_argument_of_a_query(api, record_property,
 
     count, failures = await _attack_all(api.signed_in(world.admin), sends)
 
-    record_property("attacks", count)
+    count_as("attacks", count)
     assert not failures, "\n".join(failures)
 
 

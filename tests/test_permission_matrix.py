@@ -186,7 +186,7 @@ def test_every_mutation_is_in_the_matrix():
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
-async def test_permission_matrix(api, slack, github, record_property, row):
+async def test_permission_matrix(api, slack, github, count_as, row):
     world = await build_world(api)
     states = await _oauth_states(api, world)
     if row.setup:
@@ -204,6 +204,6 @@ async def test_permission_matrix(api, slack, github, record_property, row):
         if got[actor] in REFUSALS and await snapshot() != before:
             changed.append(actor)
 
-    record_property("cells", len(ACTORS))
+    count_as("cells", len(ACTORS))
     assert got == dict(zip(ACTORS, row.answers, strict=True))
     assert changed == [], f"refused, yet rows changed for {changed}"
