@@ -11,13 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-import aiohttp
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
@@ -31,7 +27,7 @@ from models.entity import Entity
 from models.storage import StorageCategory, StorageCategoryCounter
 from models.team import Organization, Team, TeamMember, TeamRole, TeamType
 from models.user import User
-from tests.e2e.process import ROOT, free_port, migrate, server_env
+from tests.e2e.process import ServerProcess, migrate, server_env
 from tests.helpers import Database, create_database, drop_database
 
 VIEWER = "ada"
@@ -121,46 +117,11 @@ async def seed() -> None:
         )
 
 
-class ServerProcess:
-    """One uvicorn process serving `target` on a loopback port."""
-
-    def __init__(self, env: dict[str, str], target: str = "bench.floor:app") -> None:
-        self.env, self.target, self.port = env, target, free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self, timeout: float = 30.0) -> None:
-        command = [sys.executable, "-m", "uvicorn", self.target, "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--log-level", "warning", *UVICORN_OPTIONS]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)  # noqa: S603
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"server exited with {self.process.returncode}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{self.url}/readyz") as response:
-                        if response.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise TimeoutError("server did not become ready")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @contextlib.asynccontextmanager
 async def servers(env: dict[str, str], count: int = 1) -> AsyncIterator[Sequence[ServerProcess]]:
-    started = [ServerProcess(env) for _ in range(count)]
+    started = [
+        ServerProcess(env, target="bench.floor:app", options=UVICORN_OPTIONS) for _ in range(count)
+    ]
     try:
         await asyncio.gather(*(s.start() for s in started))
         yield started

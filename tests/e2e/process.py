@@ -10,8 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -44,10 +44,14 @@ def migrate(env: dict[str, str]) -> None:
 
 @dataclass
 class ServerProcess:
-    """One `uvicorn app:app` process; `kill()` ends it with SIGKILL, `start()` again."""
+    """One uvicorn process serving `target` (`app:app` unless told otherwise) on a
+    loopback port; `kill()` ends it with SIGKILL, `start()` starts it again."""
 
     env: dict[str, str]
-    port: int
+    port: int = field(default_factory=free_port)
+    target: str = "app:app"
+    #: More uvicorn options, e.g. the event loop and HTTP parser (the benchmarks).
+    options: Sequence[str] = ()
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -55,22 +59,9 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self, timeout: float = 20.0) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-        )
+        command = [sys.executable, "-m", "uvicorn", self.target, "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--log-level", "warning", *self.options]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)  # noqa: S603
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
@@ -99,7 +90,7 @@ class ServerProcess:
 
 @contextlib.asynccontextmanager
 async def server_process(env: dict[str, str]) -> AsyncIterator[ServerProcess]:
-    server = ServerProcess(env=env, port=free_port())
+    server = ServerProcess(env=env)
     await server.start()
     try:
         yield server
