@@ -34,6 +34,7 @@ import aiohttp  # noqa: E402
 
 from auth.tokens import issue_token  # noqa: E402
 from bench.figures import Figure, render  # noqa: E402
+from bench.sockets import subscribed_socket  # noqa: E402
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process  # noqa: E402
 from tests.helpers import create_database, drop_database  # noqa: E402
 
@@ -45,7 +46,6 @@ LATENCY_GOAL = "p99 < 250 ms"
 LATENCY_GOAL_AT = 1000
 MEMORY_GOAL = "< 100 KiB per idle subscription"
 
-PROTOCOL = "graphql-transport-ws"
 USER = "fanout"
 AUTHORIZATION = f"Bearer {issue_token(USER, ttl_seconds=3600)}"
 SUBSCRIBE = {
@@ -110,12 +110,7 @@ class Subscribers:
             )
 
     async def _one(self, http: aiohttp.ClientSession, url: str) -> None:
-        ws = await http.ws_connect(f"{url}/graphql", protocols=(PROTOCOL,), heartbeat=None)
-        await ws.send_json({"type": "connection_init", "payload": {"Authorization": AUTHORIZATION}})
-        ack = await ws.receive_json(timeout=60)
-        if ack["type"] != "connection_ack":
-            raise RuntimeError(ack)
-        await ws.send_json({"id": "1", "type": "subscribe", "payload": SUBSCRIBE})
+        ws = await subscribed_socket(http, url, AUTHORIZATION, SUBSCRIBE)
         self.sockets.append(ws)
         self.tasks.append(asyncio.create_task(self._read(ws)))
 

@@ -38,11 +38,11 @@ import aiohttp  # noqa: E402
 
 from auth.tokens import issue_token  # noqa: E402
 from bench.fanout import rss_kib  # noqa: E402
+from bench.sockets import subscribed_socket  # noqa: E402
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process  # noqa: E402
 from tests.fakes import MailServer  # noqa: E402
 from tests.helpers import create_database, drop_database  # noqa: E402
 
-PROTOCOL = "graphql-transport-ws"
 SETTINGS_PAGE = """
 query SettingsPage {
   viewer {
@@ -108,12 +108,7 @@ class Subscribers:
             await asyncio.gather(*(self._one(http, url, t) for t in tokens[start : start + 100]))
 
     async def _one(self, http: aiohttp.ClientSession, url: str, token: str) -> None:
-        ws = await http.ws_connect(f"{url}/graphql", protocols=(PROTOCOL,), heartbeat=None)
-        await ws.send_json({"type": "connection_init", "payload": {"Authorization": token}})
-        ack = await ws.receive_json(timeout=60)
-        if ack["type"] != "connection_ack":
-            raise RuntimeError(ack)
-        await ws.send_json({"id": "1", "type": "subscribe", "payload": SUBSCRIBE})
+        ws = await subscribed_socket(http, url, token, SUBSCRIBE)
         self.sockets.append(ws)
         self.tasks.append(asyncio.create_task(self._read(ws)))
 
