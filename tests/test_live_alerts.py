@@ -139,7 +139,8 @@ async def test_a_delivery_update_sends_the_event_again(server, alice, mail, fast
         updated = await socket.event()
 
     assert raised["id"] == updated["id"] == str(event.id)
-    assert raised["deliveries"][0]["status"] == "PENDING"
+    # The first read may already see the mail sent; the update is sent all the same.
+    assert raised["deliveries"][0]["status"] in ("PENDING", "DELIVERED")
     assert updated["deliveries"] == [
         {"channel": "EMAIL", "status": "DELIVERED", "attempts": 1, "lastError": None}
     ]
