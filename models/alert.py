@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.timestamps import Timestamp
+
 if TYPE_CHECKING:
     from models.user import User
 
@@ -69,7 +71,7 @@ class AlertEvent(Model):
     run_name = fields.CharField(max_length=128)
     #: The caller's waitDuration in milliseconds, if it gave one.
     wait_duration_ms = fields.BigIntField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = Timestamp(auto_now_add=True)
 
     deliveries: fields.ReverseRelation[AlertDelivery]
 
@@ -95,11 +97,11 @@ class AlertDelivery(Model):
     status = fields.CharEnumField(DeliveryStatus, default=DeliveryStatus.PENDING, max_length=16)
     attempts = fields.IntField(default=0)
     last_error = fields.TextField(null=True)
-    delivered_at = fields.DatetimeField(null=True)
+    delivered_at = Timestamp(null=True)
     #: When the dispatcher may next try it.
-    next_attempt_at = fields.DatetimeField()
+    next_attempt_at = Timestamp()
     #: A dispatcher's claim runs until here, a claim of a process that died expires.
-    lease_until = fields.DatetimeField(null=True)
+    lease_until = Timestamp(null=True)
 
     event_id: int
     user_id: int

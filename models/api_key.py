@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.timestamps import Timestamp
+
 if TYPE_CHECKING:
     from models.user import User
 
@@ -23,8 +25,8 @@ class ApiKey(Model):
     #: SHA-256 of the whole key, hex, the key has 238 bits of entropy, so an
     #: unsalted fast hash is safe here and lets a request find its key by index.
     key_hash = fields.CharField(max_length=64, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    last_used_at = fields.DatetimeField(null=True)
+    created_at = Timestamp(auto_now_add=True)
+    last_used_at = Timestamp(null=True)
 
     user_id: int
 

@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.timestamps import Timestamp
+
 if TYPE_CHECKING:
     from models.storage import StorageCategoryCounter, StorageProjectCounter, StoredFile
     from models.team import Team
@@ -22,10 +24,10 @@ class Entity(Model):
     is_team = fields.BooleanField(default=False)
     #: Set when the account was deleted: the name stays taken, and tokens issued
     #: before this moment never bring the account back.
-    deleted_at = fields.DatetimeField(null=True)
+    deleted_at = Timestamp(null=True)
     #: The storage quota, null means the default plan.
     storage_limit_bytes = fields.BigIntField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = Timestamp(auto_now_add=True)
 
     user: fields.BackwardOneToOneRelation[User]
     team: fields.BackwardOneToOneRelation[Team]

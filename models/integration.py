@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.timestamps import Timestamp
+
 if TYPE_CHECKING:
     from models.user import User
 
@@ -25,8 +27,8 @@ class OAuthState(Model):
     )
     provider = fields.CharEnumField(OAuthProvider, max_length=8)
     redirect_uri = fields.CharField(max_length=2048)
-    expires_at = fields.DatetimeField()
-    used_at = fields.DatetimeField(null=True)
+    expires_at = Timestamp()
+    used_at = Timestamp(null=True)
 
     user_id: int
 
@@ -45,7 +47,7 @@ class SlackIntegration(Model):
     channel_name = fields.CharField(max_length=256)
     #: The webhook URL, encrypted with SECRET_KEY: whoever holds it can post.
     webhook_url_sealed = fields.TextField()
-    connected_at = fields.DatetimeField(auto_now_add=True)
+    connected_at = Timestamp(auto_now_add=True)
 
     user_id: int
 
@@ -66,7 +68,7 @@ class GithubIntegration(Model):
     scopes: fields.Field[list[str]] = fields.JSONField(default=list)
     #: The access token, encrypted with SECRET_KEY, never returned.
     token_sealed = fields.TextField()
-    connected_at = fields.DatetimeField(auto_now_add=True)
+    connected_at = Timestamp(auto_now_add=True)
 
     user_id: int
 

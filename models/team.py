@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.timestamps import Timestamp
+
 if TYPE_CHECKING:
     from models.entity import Entity
     from models.user import User
@@ -38,7 +40,7 @@ class Organization(Model):
     #: `name` lower-cased: unique, so a name is reused rather than duplicated,
     #: and indexed for the prefix search of the team-creation dropdown.
     name_key = fields.CharField(max_length=128, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = Timestamp(auto_now_add=True)
 
     teams: fields.ReverseRelation[Team]
 
@@ -58,7 +60,7 @@ class Team(Model):
     organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="teams", null=True, on_delete=fields.SET_NULL
     )
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = Timestamp(auto_now_add=True)
 
     members: fields.ReverseRelation[TeamMember]
 
@@ -80,7 +82,7 @@ class TeamMember(Model):
         "models.User", related_name="memberships", on_delete=fields.CASCADE
     )
     role = fields.CharEnumField(TeamRole, default=TeamRole.MEMBER, max_length=16)
-    joined_at = fields.DatetimeField(auto_now_add=True)
+    joined_at = Timestamp(auto_now_add=True)
 
     team_id: int
     user_id: int

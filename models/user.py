@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.timestamps import Timestamp
+
 if TYPE_CHECKING:
     from models.alert import AlertDelivery, AlertEvent, AlertSubscription
     from models.api_key import ApiKey
@@ -41,7 +43,7 @@ class User(Model):
     photo_bytes = fields.BigIntField(default=0)
     admin = fields.BooleanField(default=False)
     hide_teams_from_public = fields.BooleanField(default=False)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = Timestamp(auto_now_add=True)
 
     #: Project defaults: where new projects go, their privacy, code saving.
     default_entity: fields.ForeignKeyRelation[Entity] = fields.ForeignKeyField(
