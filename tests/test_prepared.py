@@ -9,7 +9,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.prepared import Prepared
-from models.team import TeamMember
+from models.team import Team, TeamMember, TeamRole
 from resolvers import loaders
 from tests.helpers import count_queries, sign_up
 from tests.team_helpers import make_team
@@ -96,3 +96,45 @@ async def test_every_loader_query_matches_its_plain_queryset(db):
         for t in team_ids
     ]
     assert [[m.team.entity.name for m in group] for group in memberships] == [["lab"], ["lab"]]
+
+
+async def test_a_missing_joined_row_is_none_as_tortoise_makes_it(db):
+    ada = await sign_up("ada")
+    lab = await make_team("lab", ada, organization="Lab Org")
+    ops = await make_team("ops", ada)
+    prepared = Prepared(
+        lambda ids: Team.filter(id__in=ids).select_related("organization").order_by("id")
+    )
+
+    found = await prepared([lab.id, ops.id])
+    plain = await Team.filter(id__in=[lab.id, ops.id]).select_related("organization").order_by("id")
+
+    assert [row(t) for t in found] == [row(t) for t in plain]
+    assert found[0].organization is not None and plain[0].organization is not None
+    assert row(found[0].organization) == row(plain[0].organization)
+    assert found[1].organization is None and plain[1].organization is None
+
+
+async def test_rows_that_are_not_whole_models_are_left_to_tortoise(db):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    lab = await make_team("lab", ada, bob)
+    prepared = Prepared(lambda ids: TeamMember.filter(team_id__in=ids).only("id", "team_id"))
+
+    first, again = await prepared([lab.id]), await prepared([lab.id])
+
+    plain = await TeamMember.filter(team_id__in=[lab.id]).only("id", "team_id")
+    assert sorted(m.id for m in first) == sorted(m.id for m in again) == sorted(m.id for m in plain)
+    assert all(m._partial for m in first + again)
+    assert list(prepared.compiled.values()) == [None]
+
+
+async def test_built_models_save_like_the_ones_tortoise_builds(db):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    lab = await make_team("lab", ada, bob)
+    [member] = [m for m in await Prepared(members)([lab.id]) if m.user_id == bob.user.id]
+
+    member.role = TeamRole.ADMIN
+    await member.save()
+
+    assert (await TeamMember.get(id=member.id)).role == TeamRole.ADMIN
+    assert member.user.username == "bob" and member.team.entity.name == "lab"
