@@ -5,8 +5,9 @@ much as running a small one: a quarter of a millisecond for the settings page's
 member list, a sixth of the whole page's ORM time across its queries. A
 DataLoader's query (or sign-in's) differs between requests only in its keys, so
 `Prepared` builds it the first time for each database dialect and key count,
-keeps the SQL, and afterwards hands Tortoise's own executor that SQL with the
-new keys: the same statement, the same model objects, without rebuilding.
+keeps the SQL, and afterwards runs that SQL with the new keys: the same
+statement, the same model objects, without rebuilding. `PreparedValues` does
+the same for a `values_list` query and answers its tuples.
 
 The builder must take everything that varies through its keys: the statement's
 parameters must start with the keys, and whatever follows them (a LIMIT) is
@@ -14,8 +15,9 @@ kept as it was the first time.
 
 It also builds the model objects itself (`_Rows`), as Tortoise's
 `Model._init_from_db` does but with each column's conversion looked up once per
-statement rather than once per row: half the cost for the settings page's 60
-member and user objects.
+statement rather than once per row: half the cost (the settings page's 30
+members with their users: 0.67 ms of CPU beyond the SQL with Tortoise's
+executor, 0.34 ms this way, on SQLite; 0.56 and 0.25 ms on PostgreSQL).
 
 It relies on Tortoise internals (`_make_query`, `_select_related_idx`, the
 model's field lists), which is why tortoise-orm is pinned to a minor version and
@@ -26,12 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from tortoise.models import Model
-from tortoise.queryset import QuerySet
+from tortoise.queryset import QuerySet, ValuesListQuery
 
 M = TypeVar("M", bound=Model)
+Q = TypeVar("Q", bound=QuerySet[Any] | ValuesListQuery[Literal[False]])
+R = TypeVar("R")
 
 
 @dataclass
@@ -42,47 +46,91 @@ class _Compiled:
     tail: list[Any]
     #: How to turn the statement's rows into models, learnt from its first row.
     rows: _Rows | None = field(default=None, compare=False)
+    #: A values_list query's columns, with the conversion of each.
+    columns: list[tuple[str, Callable[[Any], Any]]] = field(default_factory=list)
 
 
-class Prepared(Generic[M]):
-    """`await Prepared(lambda keys: Model.filter(x__in=keys)...)(keys)`: the models."""
+class _Statement(Generic[Q, R]):
+    """A builder's statement, compiled once for each dialect and key count."""
 
-    def __init__(self, build: Callable[[list[Any]], QuerySet[M]]) -> None:
+    def __init__(self, build: Callable[[list[Any]], Q]) -> None:
         self.build = build
         self.compiled: dict[tuple[str, int], _Compiled | None] = {}
+        #: The builder's model, once known: it chooses the connection (the
+        #: transaction's, inside one) without building the query again.
+        self.model: type[Model] | None = None
 
-    async def __call__(self, keys: Sequence[Any]) -> list[M]:
+    async def __call__(self, keys: Sequence[Any]) -> list[R]:
         params = list(keys)
-        query = self.build(params)
-        db = query._choose_db()
+        query = None
+        if self.model is None:
+            query = self.build(params)
+            self.model = query.model
+        db = self.model._choose_db()
         shape = (db.capabilities.dialect, len(params))
         if shape not in self.compiled:
+            query = query if query is not None else self.build(params)
             self.compiled[shape] = self._compile(query, params, db)
         compiled = self.compiled[shape]
         if compiled is None:
             # A query whose parameters are not exactly its keys runs as usual.
-            return await query
+            return list(await (query if query is not None else self.build(params)))
         _, found = await db.execute_query(compiled.sql, params + compiled.tail)
         if not found:
             return []
-        if compiled.rows is None:
-            compiled.rows = _Rows.plan(query.model, compiled.select_related_idx, found[0].keys())
-        if not compiled.rows.planned:
-            # Rows that are not whole models: Tortoise builds them, from now on.
+        rows = self._rows(self.model, compiled, found)
+        if rows is None:
+            # Rows this cannot build: Tortoise builds them, from now on.
             self.compiled[shape] = None
-            return await query
-        return [compiled.rows.build(row) for row in found]
+            return list(await (query if query is not None else self.build(params)))
+        return rows
+
+    def _rows(
+        self, model: type[Model], compiled: _Compiled, found: Sequence[Any]
+    ) -> list[R] | None:
+        raise NotImplementedError
 
     @staticmethod
-    def _compile(query: QuerySet[M], params: list[Any], db: Any) -> _Compiled | None:
-        if query._prefetch_map or query._annotations or query._single:
+    def _compile(query: Q, params: list[Any], db: Any) -> _Compiled | None:
+        if getattr(query, "_prefetch_map", None) or query._annotations or query._single:
             return None
         query._db = db
         query._make_query()
         sql, values = query.query.get_parameterized_sql()
         if values[: len(params)] != params:
             return None
+        if isinstance(query, ValuesListQuery):
+            columns = [
+                (key, query.resolve_to_python_value(query.model, name))
+                for key, name in query.fields.items()
+            ]
+            return _Compiled(sql, [], values[len(params) :], columns=columns)
         return _Compiled(sql, list(query._select_related_idx), values[len(params) :])
+
+
+class Prepared(_Statement[QuerySet[M], M]):
+    """`await Prepared(lambda keys: Model.filter(x__in=keys)...)(keys)`: the models."""
+
+    def _rows(
+        self, model: type[Model], compiled: _Compiled, found: Sequence[Any]
+    ) -> list[M] | None:
+        if compiled.rows is None:
+            compiled.rows = _Rows.plan(model, compiled.select_related_idx, found[0].keys())
+        if not compiled.rows.planned:
+            return None  # not whole models: `.only()`
+        build = compiled.rows.build
+        return [build(row) for row in found]
+
+
+class PreparedValues(_Statement[ValuesListQuery[Literal[False]], tuple[Any, ...]]):
+    """`await PreparedValues(lambda keys: ....values_list("a", "b"))(keys)`: its tuples,
+    each value converted as `values_list` converts it."""
+
+    def _rows(
+        self, model: type[Model], compiled: _Compiled, found: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        columns = compiled.columns
+        return [tuple(convert(row[key]) for key, convert in columns) for row in found]
 
 
 # Building the models.

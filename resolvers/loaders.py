@@ -65,6 +65,7 @@ MEMBERS = Prepared(
 ORGANIZATIONS = Prepared(lambda ids: Organization.filter(id__in=ids))
 BETA_CATALOG = Prepared(lambda _: BetaFeature.all().order_by("position", "key"))
 BETA_TOGGLES = Prepared(lambda user_ids: UserBetaFeature.filter(user_id__in=user_ids))
+ALERT_SUBSCRIPTIONS = Prepared(lambda user_ids: AlertSubscription.filter(user_id__in=user_ids))
 
 
 async def _entities_by_id(ids: list[int]) -> list[Entity | None]:
@@ -111,7 +112,7 @@ _CHANNEL_ORDER = {c: i for i, c in enumerate(AlertChannel)}
 
 
 async def _alert_subscriptions_by_user_id(user_ids: list[int]) -> list[list[AlertSubscription]]:
-    rows = await AlertSubscription.filter(user_id__in=user_ids)
+    rows = await ALERT_SUBSCRIPTIONS(user_ids)
     rows.sort(key=lambda s: (_EVENT_ORDER[s.event], _CHANNEL_ORDER[s.channel]))
     return many_per_key(user_ids, rows, lambda s: s.user_id)
 

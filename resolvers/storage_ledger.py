@@ -17,6 +17,7 @@ from tortoise.expressions import F
 
 import config
 from models.entity import Entity
+from models.prepared import PreparedValues
 from models.storage import (
     StorageCategory,
     StorageCategoryCounter,
@@ -160,15 +161,27 @@ async def remove_all(entity_ids: Sequence[int]) -> None:
     await StorageProjectCounter.filter(entity_id__in=entity_ids).delete()
 
 
-async def totals_by_entity_id(ids: Sequence[int]) -> list[StorageTotals | None]:
-    """Usage of each entity from its counters alone; `None` for an unknown id."""
-    limits = dict(await Entity.filter(id__in=ids).values_list("id", "storage_limit_bytes"))
-    counted = await StorageCategoryCounter.filter(entity_id__in=ids).values_list(
+# The reads of `totals_by_entity_id`, built once (see models/prepared.py).
+_LIMITS = PreparedValues(
+    lambda ids: Entity.filter(id__in=ids).values_list("id", "storage_limit_bytes")
+)
+_COUNTED = PreparedValues(
+    lambda ids: StorageCategoryCounter.filter(entity_id__in=ids).values_list(
         "entity_id", "category", "bytes"
     )
-    photos = await User.filter(entity_id__in=ids, photo_bytes__gt=0).values_list(
+)
+_PHOTOS = PreparedValues(
+    lambda ids: User.filter(entity_id__in=ids, photo_bytes__gt=0).values_list(
         "entity_id", "photo_bytes"
     )
+)
+
+
+async def totals_by_entity_id(ids: Sequence[int]) -> list[StorageTotals | None]:
+    """Usage of each entity from its counters alone; `None` for an unknown id."""
+    limits = dict(await _LIMITS(ids))
+    counted = await _COUNTED(ids)
+    photos = await _PHOTOS(ids)
     by_entity: dict[int, dict[StorageCategory, int]] = {
         entity_id: dict.fromkeys(StorageCategory, 0) for entity_id in limits
     }

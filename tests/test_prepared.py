@@ -8,7 +8,8 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models.prepared import Prepared
+from models.prepared import Prepared, PreparedValues
+from models.storage import StorageCategory, StorageCategoryCounter
 from models.team import Team, TeamMember, TeamRole
 from resolvers import loaders
 from tests.helpers import count_queries, sign_up
@@ -138,3 +139,27 @@ async def test_built_models_save_like_the_ones_tortoise_builds(db):
 
     assert (await TeamMember.get(id=member.id)).role == TeamRole.ADMIN
     assert member.user.username == "bob" and member.team.entity.name == "lab"
+
+
+async def test_prepared_values_answer_what_values_list_answers(db):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    for entity_id, category, size in (
+        (ada.user.entity_id, StorageCategory.MEDIA, 0),
+        (ada.user.entity_id, StorageCategory.ARTIFACTS, 5),
+        (bob.user.entity_id, StorageCategory.RUN_FILES, 7),
+    ):
+        await StorageCategoryCounter.create(entity_id=entity_id, category=category, bytes=size)
+
+    def counted(ids: list[int]) -> Any:
+        return (
+            StorageCategoryCounter.filter(entity_id__in=ids, bytes__gt=0)
+            .order_by("id")
+            .values_list("entity_id", "category", "bytes")
+        )
+
+    prepared = PreparedValues(counted)
+    for ids in ([ada.user.entity_id], [ada.user.entity_id, bob.user.entity_id], [999], []):
+        assert await prepared(ids) == list(await counted(ids))
+    found = await prepared([bob.user.entity_id])
+    assert found == [(bob.user.entity_id, StorageCategory.RUN_FILES, 7)]
+    assert isinstance(found[0][1], StorageCategory)
