@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -36,6 +37,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ErrorMessage,
     SubscribeMessage,
 )
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
@@ -47,6 +49,7 @@ from auth.errors import InvalidCredentials
 from notifiers import bus, dispatcher, hooks
 from resolvers.context import Context
 from schema import schema
+from schema.extensions import PublicErrors
 
 logger = logging.getLogger("switchboard")
 
@@ -166,6 +169,16 @@ class GraphQLApp(GraphQL[Context, None]):
             # Uploads are spooled to temporary files that Strawberry does not close.
             if isinstance(request, Request):
                 await request.close()
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        # An exception raised outside every resolver (in the executor, or in an
+        # extension) leaves Strawberry after the extensions have run, with its
+        # message and no code: it is masked here, as the extension masks the others.
+        if result.errors:
+            result.errors = PublicErrors().process(result.errors)
+        return await super().process_result(request, result)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET that carries a persisted query's hash (no `query`) is an operation.

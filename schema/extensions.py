@@ -58,6 +58,10 @@ class PublicErrors(MaskErrors):
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked
 
+    def process(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        """`errors` masked and coded; those already so stay as they are."""
+        return self._process_errors(errors)
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = super()._process_errors(errors)
         for error in processed:

@@ -1,62 +1,115 @@
-"""The subscription executor: no memory kept per event for the life of a subscription."""
+"""Plain fields read directly answer exactly what graphql-core's usual way answers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 import pytest
-from graphql import build_schema, parse, subscribe
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+import strawberry
 
-from schema import schema
+from schema import executor
 from schema.executor import EventExecutor
 
-EVENTS = 100
+
+@strawberry.enum
+class Color(Enum):
+    RED = "red"
 
 
-def _ticking_schema() -> Any:
-    ticking = build_schema(
-        "type Query { x: Int } type Subscription { tick: Tick } type Tick { n: Int }"
-    )
+@strawberry.type
+class Thing:
+    name: str
+    nickname: str | None
+    count: int
+    color: Color
+    seen_at: datetime
 
-    async def ticks(root: Any, info: Any) -> AsyncIterator[dict[str, Any]]:
-        for n in range(EVENTS):
-            yield {"tick": {"n": n}}
-
-    field = ticking.subscription_type.fields["tick"]  # type: ignore[union-attr]
-    field.subscribe = ticks
-    field.resolve = lambda payload, info: payload["tick"]
-    return ticking
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
 
 
-async def _memo_after_events(base: type[Any]) -> int:
-    """How many subfield memo entries the subscription's executor holds after EVENTS."""
-    parents: list[Any] = []
+class Broken:
+    """What a resolver might hand over by mistake: nulls, wrong types, no attribute."""
 
-    class Spy(base):  # type: ignore[misc]
-        def build_per_event_executor(self, payload: Any) -> Any:
-            parents.append(self)
-            return super().build_per_event_executor(payload)
-
-    stream = subscribe(_ticking_schema(), parse("subscription { tick { n } }"), executor_class=Spy)
-    assert isinstance(stream, AsyncIterator)
-    received = [result.data async for result in stream]
-
-    assert received[-1] == {"tick": {"n": EVENTS - 1}}
-    return len(parents[0]._relevant_sub_fields)
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
 
 
-async def test_events_leave_nothing_in_the_subscriptions_executor():
-    assert await _memo_after_events(EventExecutor) == 0
+GOOD: dict[str, Any] = {"name": "ada", "nickname": None, "count": 3, "color": Color.RED}
+WHEN = datetime(2026, 11, 27, 14, 25, tzinfo=UTC)
 
 
-async def test_graphql_core_still_keeps_a_memo_entry_per_event():
-    # The leak EventExecutor works around (graphql-core 3.3.2). When this fails,
-    # graphql-core has fixed it: EventExecutor can go.
-    if await _memo_after_events(StrawberryGraphQLCoreExecutionContext) < EVENTS:
-        pytest.fail("graphql-core no longer leaks: remove schema/executor.py")
+@strawberry.type
+class Query:
+    @strawberry.field
+    def things(self) -> list[Thing | None]:
+        return [
+            Thing(**GOOD, seen_at=WHEN),
+            Broken(**{**GOOD, "name": None}, seen_at=WHEN),  # type: ignore[list-item]
+            Broken(**{**GOOD, "count": "three"}, seen_at=WHEN),  # type: ignore[list-item]
+            Broken(**{**GOOD, "color": "blue"}, seen_at=WHEN),  # type: ignore[list-item]
+            Broken(**{**GOOD, "seen_at": "yesterday"}),  # type: ignore[list-item]
+            Broken(nickname="no name"),  # type: ignore[list-item]
+            Broken(**{**GOOD, "count": ValueError("boom")}, seen_at=WHEN),  # type: ignore[list-item]
+        ]
 
 
-def test_the_schema_runs_with_the_event_executor():
-    assert schema.execution_context_class is EventExecutor
+QUERY = "{ things { name nickname count color seenAt shout alias: name __typename } }"
+
+
+def run() -> dict[str, Any]:
+    """The query's data and its errors, by path."""
+    schema = strawberry.Schema(query=Query, execution_context_class=EventExecutor)
+    result = schema.execute_sync(QUERY)
+    errors = sorted((tuple(e.path or ()), e.message) for e in result.errors or ())
+    return {"data": result.data, "errors": errors}
+
+
+@pytest.fixture
+def infos(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The fields graphql-core built a resolve-info for."""
+    built: list[str] = []
+    usual = EventExecutor.build_resolve_info
+
+    def counted(self: EventExecutor, field_def: Any, nodes: Any, parent: Any, path: Any) -> Any:
+        built.append(nodes[0].name.value)
+        return usual(self, field_def, nodes, parent, path)
+
+    monkeypatch.setattr(EventExecutor, "build_resolve_info", counted)
+    monkeypatch.setattr(EventExecutor, "_plain", {})
+    return built
+
+
+def test_plain_fields_answer_as_the_usual_way_errors_included(infos, monkeypatch):
+    direct = run()
+    monkeypatch.setattr(EventExecutor, "_plain", {})
+    monkeypatch.setattr(executor, "plain_field", lambda field: None)
+    usual = run()
+
+    assert direct == usual
+    assert direct["data"]["things"][0] == {
+        "name": "ada",
+        "nickname": None,
+        "count": 3,
+        "color": "RED",
+        "seenAt": "2026-11-27T14:25:00+00:00",
+        "shout": "ADA",
+        "alias": "ada",
+        "__typename": "Thing",
+    }
+    assert len(direct["errors"]) == 6
+
+
+def test_plain_fields_get_no_resolve_info(infos, monkeypatch):
+    schema = strawberry.Schema(query=Query, execution_context_class=EventExecutor)
+
+    assert not schema.execute_sync("{ things { nickname } }").errors
+    assert infos == ["things"]
+
+    monkeypatch.setattr(EventExecutor, "_plain", {})
+    monkeypatch.setattr(executor, "plain_field", lambda field: None)
+    schema.execute_sync("{ things { nickname } }")
+    assert infos == ["things"] + ["things"] + ["nickname"] * 7

@@ -12,6 +12,7 @@ import pytest
 from models.api_key import ApiKey
 from models.user import User
 from resolvers import photos
+from schema.executor import EventExecutor
 from tests.helpers import count_queries, sign_up
 from tests.rows import snapshot
 from tests.team_helpers import make_team
@@ -125,6 +126,21 @@ async def test_internal_error_is_masked_and_logged(api, monkeypatch, caplog):
     assert "hunter2" not in str(body)
     assert "hunter2" in caplog.text
     assert (await User.get(id=alice.user.id)).photo_file is None
+
+
+async def test_error_raised_outside_every_resolver_is_masked(api, monkeypatch):
+    alice = await sign_up("alice")
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internal detail: password=hunter2")
+
+    monkeypatch.setattr(EventExecutor, "execute_fields", explode)
+
+    error = await api.signed_in(alice).error("{ viewer { username } }")
+
+    assert error["message"] == "Internal server error."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert "hunter2" not in json.dumps(error)
 
 
 @pytest.mark.attack("graphql")
