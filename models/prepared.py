@@ -152,6 +152,8 @@ class _Part:
     attribute: str | None
     path: tuple[Any, ...]
     custom_generated_pk: bool
+    #: Where the primary key is in the row: NULL there means no joined row.
+    pk_position: int
 
     @classmethod
     def plan(
@@ -175,7 +177,8 @@ class _Part:
             return None  # a partial row (`.only()`): left to Tortoise
         columns = tuple((start + n, *how[name]) for n, name in enumerate(names))
         custom_pk = meta.db_pk_column not in meta.generated_db_fields
-        return cls(model, columns, parent, attribute, path, custom_pk)
+        pk_position = start + names.index(meta.db_pk_column)
+        return cls(model, columns, parent, attribute, path, custom_pk, pk_position)
 
     def build(self, row: Any) -> Model:
         instance = self.model.__new__(self.model)
@@ -231,9 +234,7 @@ class _Rows:
             return instance
         built: dict[tuple[Any, ...], Model] = {first.path: instance}
         for part in related:
-            start = part.columns[0][0]
-            present = any(row[p] for p in range(start, start + len(part.columns)))
-            obj = part.build(row) if present else None
+            obj = None if row[part.pk_position] is None else part.build(row)
             target = built.get(part.parent)
             if target is not None:
                 object.__setattr__(target, f"_{part.attribute}", obj)

@@ -1,57 +1,32 @@
-"""The executor Strawberry runs operations with: graphql-core's, with plain fields
-read directly and without a memory leak of graphql-core 3.3's subscriptions."""
+"""The executor Strawberry runs operations with: graphql-core's, running queries
+by plan where it can, and without a memory leak of graphql-core 3.3's subscriptions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
-from graphql import (
-    GraphQLField,
-    GraphQLLeafType,
-    GraphQLObjectType,
-    Undefined,
-    is_leaf_type,
-    is_non_null_type,
-)
+from graphql import GraphQLObjectType, OperationDefinitionNode, OperationType, Undefined
 from graphql.execution import Executor
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types.field import StrawberryField
 
-#: How to read a plain field: attribute name, reader, leaf type, non-null.
-_Plain = tuple[str, Callable[[Any, str], object], GraphQLLeafType, bool]
+from schema import plans
+from schema.plans import NotPlannable, ObjectPlan, Planner, Run
 
-
-def plain_field(field: GraphQLField) -> _Plain | None:
-    """A field that is an attribute of its object and a scalar or an enum.
-
-    Strawberry resolves such a field (no resolver, no field extension or permission)
-    by reading the attribute; graphql-core still builds a resolve-info for it and
-    completes its value in five calls. The settings page has about 250 of them.
-    """
-    definition = field.extensions.get("strawberry-definition")
-    if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
-        return None
-    if not getattr(field.resolve, "_is_default", False) or field.args:
-        return None
-    leaf, non_null = field.type, is_non_null_type(field.type)
-    if non_null:
-        leaf = leaf.of_type  # type: ignore[union-attr]
-    if not is_leaf_type(leaf):
-        return None
-    return definition.python_name, definition.default_resolver, leaf, non_null
+#: Operations planned at most: documents are kept by `schema.documents` (256).
+PLANS = 512
 
 
 class EventExecutor(StrawberryGraphQLCoreExecutionContext):
     """Every operation's executor.
 
-    Plain fields (see `plain_field`) are read and coerced directly, without a
-    resolve-info; anything unusual about one (no such attribute, a null where the
-    schema says non-null, a value its type cannot serialize) goes the usual way,
-    which reads it again and reports the error as graphql-core does. Middleware
-    (a schema extension with a `resolve` hook) turns this off.
+    A query runs by its plan (`schema.plans`) when it has one and the plan goes
+    well; otherwise, and for mutations and subscriptions, graphql-core executes it.
+    Plain fields executed by graphql-core are read and coerced directly too,
+    without a resolve-info. Middleware (a schema extension with a `resolve` hook)
+    turns both off.
 
     graphql-core 3.3.2 makes the executor of each subscription event a shallow copy
     of the subscription's, so every event shares one memo of collected subfields. An
@@ -63,12 +38,87 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
 
     #: Each field met, by identity (fields are not hashable): the field itself,
     #: which the entry keeps alive, and how to read it, or None when it is not plain.
-    _plain: dict[int, tuple[GraphQLField, _Plain | None]] = {}
+    _plain: dict[int, tuple[Any, plans.Plain | None]] = {}
+    #: Each query operation met, by identity (the document cache hands out the
+    #: same one for the same text): the operation, kept alive, and its plan or None.
+    _plans: dict[int, tuple[OperationDefinitionNode, ObjectPlan | None]] = {}
 
     def build_per_event_executor(self, payload: Any) -> Executor[Any]:
         executor = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
         return executor
+
+    def _without_middleware(self) -> bool:
+        middleware = self.middleware_manager
+        return not (middleware and middleware.middlewares)
+
+    def _plain_field(self, field: Any) -> plans.Plain | None:
+        known = self._plain.get(id(field))
+        if known is None or known[0] is not field:
+            known = self._plain[id(field)] = (field, plans.plain_field(field))
+        return known[1]
+
+    def _plan(self, root_type: GraphQLObjectType) -> ObjectPlan | None:
+        operation = self.operation
+        known = self._plans.get(id(operation))
+        if known is not None and known[0] is operation:
+            return known[1]
+        plan = None
+        fragments = [f.definition for f in self.fragments.values()]
+        if not any(plans.has_directives(node) for node in (operation, *fragments)):
+            planner = Planner(
+                self.schema, self.fragments, operation, self._plain_field, self.field_resolver
+            )
+            try:
+                plan = planner.root(root_type, self.variable_values)
+            except NotPlannable:
+                plan = None
+        if len(self._plans) >= PLANS:
+            self._plans.clear()
+        self._plans[id(operation)] = (operation, plan)
+        return plan
+
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: GroupedFieldSet,
+        serially: bool,
+        new_defer_usages: Sequence[DeferUsage],
+    ) -> Any:
+        def usual() -> Any:
+            return super(EventExecutor, self).execute_collected_root_fields(
+                root_type, root_value, grouped_field_set, serially, new_defer_usages
+            )
+
+        if (
+            serially
+            or new_defer_usages
+            or self.operation.operation is not OperationType.QUERY
+            or not self._without_middleware()
+        ):
+            return usual()
+        plan = self._plan(root_type)
+        if plan is None:
+            return usual()
+        run = Run(
+            self.build_resolve_info, self.variable_values, self.hide_suggestions, self.is_awaitable
+        )
+        try:
+            data = run.object(plan, root_value, None)
+        except Exception:  # noqa: BLE001 - graphql-core runs it again and reports it
+            return usual()
+        if not self.is_awaitable(data):
+            return data
+
+        async def settled() -> Any:
+            try:
+                return await data
+            except Exception:  # noqa: BLE001 - as above
+                again = usual()
+                return (await again) if self.is_awaitable(again) else again
+
+        return settled()
 
     def execute_field(
         self,
@@ -80,12 +130,8 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         node = field_details_list[0].node
         field = parent_type.fields.get(node.name.value)
-        middleware = self.middleware_manager
-        if field is not None and not node.arguments and not (middleware and middleware.middlewares):
-            known = self._plain.get(id(field))
-            if known is None or known[0] is not field:
-                known = self._plain[id(field)] = (field, plain_field(field))
-            plain = known[1]
+        if field is not None and not node.arguments and self._without_middleware():
+            plain = self._plain_field(field)
             if plain is not None:
                 name, read, leaf, non_null = plain
                 try:

@@ -1,7 +1,8 @@
-"""Plain fields read directly answer exactly what graphql-core's usual way answers."""
+"""Query plans and plain fields answer exactly what graphql-core's usual way answers."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 import strawberry
 
-from schema import executor
+from schema import plans
 from schema.executor import EventExecutor
 
 
@@ -80,13 +81,15 @@ def infos(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(EventExecutor, "build_resolve_info", counted)
     monkeypatch.setattr(EventExecutor, "_plain", {})
+    monkeypatch.setattr(EventExecutor, "_plans", {})
     return built
 
 
 def test_plain_fields_answer_as_the_usual_way_errors_included(infos, monkeypatch):
     direct = run()
     monkeypatch.setattr(EventExecutor, "_plain", {})
-    monkeypatch.setattr(executor, "plain_field", lambda field: None)
+    monkeypatch.setattr(EventExecutor, "_plans", {})
+    monkeypatch.setattr(plans, "plain_field", lambda field: None)
     usual = run()
 
     assert direct == usual
@@ -110,6 +113,145 @@ def test_plain_fields_get_no_resolve_info(infos, monkeypatch):
     assert infos == ["things"]
 
     monkeypatch.setattr(EventExecutor, "_plain", {})
-    monkeypatch.setattr(executor, "plain_field", lambda field: None)
+    monkeypatch.setattr(EventExecutor, "_plans", {})
+    monkeypatch.setattr(plans, "plain_field", lambda field: None)
     schema.execute_sync("{ things { nickname } }")
     assert infos == ["things"] + ["things"] + ["nickname"] * 7
+
+
+# Query plans against graphql-core, on a schema with the page's kinds of fields.
+
+
+@strawberry.type
+class Member:
+    name: str
+    role: Color
+    nickname: str | None
+
+
+@strawberry.type
+class Group:
+    id: strawberry.ID
+    title: str
+    tags: list[str | None]
+
+    @strawberry.field
+    async def members(self, info: strawberry.Info) -> list[Member]:
+        loads: list[int] = info.context["loads"]
+        loads.append(int(self.id))
+        await asyncio.sleep(0)
+        return [Member(name=f"m{n}", role=Color.RED, nickname=None) for n in range(int(self.id))]
+
+    @strawberry.field
+    def first(self, count: int = 1) -> list[str]:
+        return [self.title] * count
+
+    @strawberry.field
+    async def parent(self) -> Group | None:
+        return None if self.id == "1" else Group(id=strawberry.ID("1"), title="root", tags=[])
+
+
+@strawberry.type
+class GroupQuery:
+    @strawberry.field
+    async def groups(self, size: int) -> list[Group]:
+        return [
+            Group(id=strawberry.ID(str(n)), title=f"g{n}", tags=["a", None]) for n in range(size)
+        ]
+
+    @strawberry.field
+    def broken(self) -> Group:
+        return None  # type: ignore[return-value]
+
+
+GROUPS = """
+query Groups($size: Int!, $count: Int!) {
+  groups(size: $size) {
+    id title tags
+    members { name role nickname }
+    ...More
+    parent { id first(count: $count) parent { title } }
+  }
+}
+fragment More on Group { alias: title first(count: 2) }
+"""
+
+
+def execute(
+    document: str, variables: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[int]]:
+    schema = strawberry.Schema(query=GroupQuery, execution_context_class=EventExecutor)
+    loads: list[int] = []
+    result = asyncio.run(
+        schema.execute(document, variable_values=variables, context_value={"loads": loads})
+    )
+    errors = [(e.message, e.path) for e in result.errors or ()]
+    return {"data": result.data, "errors": errors}, loads
+
+
+@pytest.fixture
+def usual_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The operations graphql-core executed its usual way (not by plan)."""
+    ran: list[str] = []
+    usual = EventExecutor.execute_fields
+
+    def counted(self: EventExecutor, *args: Any, **kwargs: Any) -> Any:
+        ran.append(self.operation.name.value if self.operation.name else "")
+        return usual(self, *args, **kwargs)
+
+    monkeypatch.setattr(EventExecutor, "execute_fields", counted)
+    monkeypatch.setattr(EventExecutor, "_plans", {})
+    return ran
+
+
+def without_plans(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(EventExecutor, "_plan", lambda self, root_type: None)
+
+
+def test_a_planned_query_answers_as_graphql_core_does(usual_runs, monkeypatch):
+    variables = {"size": 3, "count": 2}
+    planned, planned_loads = execute(GROUPS, variables)
+    again, _ = execute(GROUPS, {"size": 2, "count": 1})
+    assert usual_runs == []
+
+    without_plans(monkeypatch)
+    usual, usual_loads = execute(GROUPS, variables)
+    assert usual_runs
+
+    assert planned == usual
+    assert planned["errors"] == []
+    assert planned_loads == usual_loads == [0, 1, 2]
+    assert planned["data"]["groups"][2]["members"][1] == {
+        "name": "m1",
+        "role": "RED",
+        "nickname": None,
+    }
+    assert again["data"]["groups"][0]["parent"]["first"] == ["root"]
+    assert again["data"]["groups"][1]["parent"] is None
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "query Typename { groups(size: 1) { __typename id } }",
+        "query Skip($size: Int!) { groups(size: $size) { id @skip(if: true) title } }",
+    ],
+)
+def test_documents_a_plan_cannot_follow_run_the_usual_way(usual_runs, monkeypatch, document):
+    planned, _ = execute(document, {"size": 1})
+
+    assert usual_runs
+    without_plans(monkeypatch)
+    assert planned == execute(document, {"size": 1})[0]
+
+
+def test_an_error_abandons_the_plan_and_is_reported_as_graphql_core_does(usual_runs, monkeypatch):
+    document = "query Broken { groups(size: 2) { id } broken { id } }"
+    planned, _ = execute(document)
+
+    assert set(usual_runs) == {"Broken"}
+    without_plans(monkeypatch)
+    usual, _ = execute(document)
+    assert planned == usual
+    assert planned["data"] is None
+    assert [path for _, path in planned["errors"]] == [["broken"]]

@@ -134,7 +134,7 @@ async def test_error_raised_outside_every_resolver_is_masked(api, monkeypatch):
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internal detail: password=hunter2")
 
-    monkeypatch.setattr(EventExecutor, "execute_fields", explode)
+    monkeypatch.setattr(EventExecutor, "execute_collected_root_fields", explode)
 
     error = await api.signed_in(alice).error("{ viewer { username } }")
 
