@@ -239,7 +239,7 @@ class GraphQLApp(GraphQL[Context, None]):
         return None
 
 
-def _tune_garbage_collector() -> None:
+def tune_garbage_collector() -> None:
     # Everything loaded by now (modules, the schema, the ORM) lives as long as the
     # process: frozen, full collections skip it. Young collections run 70 times less
     # often than Python's default. Together they take the pauses that otherwise
@@ -292,7 +292,7 @@ def create_app(*, init_orm: bool = True) -> Starlette:
             await stack.enter_async_context(bus.running(bus.create_bus()))
             stack.push_async_callback(hooks.drain)  # publications under way finish first
             await stack.enter_async_context(dispatcher.running())
-            _tune_garbage_collector()
+            tune_garbage_collector()
             yield
 
     routes: list[Any] = [

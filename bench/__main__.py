@@ -21,6 +21,7 @@ from bench.figures import Figure, render
 #: The bench modules, in the order of the table. Add one: one line here.
 MODULES = [
     "bench.settings_page",
+    "bench.page_cpu",
     "bench.scale_out",
     "bench.alert_ingestion",
     "bench.fanout",

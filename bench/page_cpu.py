@@ -1,0 +1,125 @@
+"""CPU per settings-page request, in this process: GraphQL against the floor.
+
+    python -m bench.page_cpu
+
+No server process and no load generator: the app, with the floor beside it as
+`bench.floor:app` serves them, is called as an ASGI application, in blocks of
+requests that alternate between GraphQL and the floor, and each block's CPU time
+(`time.process_time()`) is divided by its requests. The figure moves with the
+throughput ratio of `bench.settings_page` without the noise of a load generator
+sharing the cores, which makes it the one to compare changes with.
+"""
+
+from __future__ import annotations
+
+from tests import settings
+
+settings.apply()
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
+
+from starlette.types import ASGIApp, Message  # noqa: E402
+
+from bench.figures import Figure, median, render  # noqa: E402
+from bench.floor import PATH, wrap  # noqa: E402
+from bench.servers import MEMBERS_EACH, TEAMS, bench_database, orm, postgres_available  # noqa: E402
+from bench.settings_page import NAMES, PAGE_QUERY, graphql_body  # noqa: E402
+
+BLOCKS = int(os.environ.get("BENCH_ROUNDS", "10"))
+REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "100"))
+
+
+async def call(app: ASGIApp, method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+    """One request to the ASGI app; the response body."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[bytes] = []
+
+    async def receive() -> Message:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            sent.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return b"".join(sent)
+
+
+async def cpu_ms(request: Callable[[], Awaitable[bytes]]) -> float:
+    started = time.process_time()
+    for _ in range(REQUESTS):
+        await request()
+    return (time.process_time() - started) / REQUESTS * 1000
+
+
+async def page_cpu(kind: str) -> Figure:
+    async with bench_database(kind) as bench, orm(bench.db.url):
+        from app import create_app, tune_garbage_collector
+
+        app = wrap(create_app(init_orm=False))
+        headers = {"Content-Type": "application/json", "Authorization": bench.authorization}
+        body = graphql_body(PAGE_QUERY, persisted=False).encode()
+
+        async def graphql() -> bytes:
+            return await call(app, "POST", "/graphql", headers, body)
+
+        async def floor() -> bytes:
+            return await call(app, "GET", PATH, {"Authorization": bench.authorization}, b"")
+
+        if json.loads(await graphql()) != json.loads(await floor()):
+            raise AssertionError("the floor's JSON differs from the GraphQL answer")
+        tune_garbage_collector()  # as the server's lifespan does
+        blocks: dict[str, list[float]] = {"graphql": [], "floor": []}
+        for n in range(BLOCKS + 1):
+            order = [("graphql", graphql), ("floor", floor)]
+            for label, request in order if n % 2 else reversed(order):
+                spent = await cpu_ms(request)
+                if n:  # the first round warms up
+                    blocks[label].append(spent)
+    ratios = [f / g for f, g in zip(blocks["floor"], blocks["graphql"], strict=True)]
+    return Figure(
+        name=f"settings page CPU per request, floor vs GraphQL, {NAMES[kind]}",
+        measured=f"GraphQL: {median(blocks['graphql']):.2f} ms",
+        baseline=f"floor: {median(blocks['floor']):.2f} ms",
+        ratio=median(ratios),
+        note=(
+            f"in-process, no HTTP server; {TEAMS} teams of {MEMBERS_EACH}; "
+            f"{BLOCKS} alternating blocks of {REQUESTS} requests"
+        ),
+    )
+
+
+async def run() -> list[Figure]:
+    figures = [await page_cpu("sqlite")]
+    if postgres_available():
+        figures.append(await page_cpu("postgres"))
+    else:
+        figures.append(
+            Figure("settings page CPU, PostgreSQL", "skipped: TEST_DATABASE_URL not set")
+        )
+    return figures
+
+
+if __name__ == "__main__":
+    print(render(asyncio.run(run())))
