@@ -105,15 +105,15 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
             self.build_resolve_info, self.variable_values, self.hide_suggestions, self.is_awaitable
         )
         try:
-            data = run.object(plan, root_value, None)
+            data = run.start(plan, root_value)
         except Exception:  # noqa: BLE001 - graphql-core runs it again and reports it
             return usual()
-        if not self.is_awaitable(data):
+        if not run.waiting:
             return data
 
         async def settled() -> Any:
             try:
-                return await data
+                return await run.finish(data)
             except Exception:  # noqa: BLE001 - as above
                 again = usual()
                 return (await again) if self.is_awaitable(again) else again

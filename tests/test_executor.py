@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from schema import plans
 from schema.executor import EventExecutor
@@ -137,10 +138,19 @@ class Group:
 
     @strawberry.field
     async def members(self, info: strawberry.Info) -> list[Member]:
-        loads: list[int] = info.context["loads"]
-        loads.append(int(self.id))
-        await asyncio.sleep(0)
-        return [Member(name=f"m{n}", role=Color.RED, nickname=None) for n in range(int(self.id))]
+        await asyncio.sleep(0)  # a bare yield, then a DataLoader's future
+        count = await info.context["sizes"].load(int(self.id))
+        return [Member(name=f"m{n}", role=Color.RED, nickname=None) for n in range(count)]
+
+    @strawberry.field
+    async def size(self, info: strawberry.Info) -> int:
+        try:
+            size: int = await info.context["sizes"].load(int(self.id))
+        finally:
+            info.context["ended"].append(int(self.id))
+        if size == 0:
+            raise ValueError("empty")
+        return size
 
     @strawberry.field
     def first(self, count: int = 1) -> list[str]:
@@ -178,15 +188,23 @@ fragment More on Group { alias: title first(count: 2) }
 
 
 def execute(
-    document: str, variables: dict[str, Any] | None = None
-) -> tuple[dict[str, Any], list[int]]:
+    document: str, variables: dict[str, Any] | None = None, ended: list[int] | None = None
+) -> tuple[dict[str, Any], list[list[int]]]:
+    """The answer, and the batches of the DataLoader its resolvers share."""
     schema = strawberry.Schema(query=GroupQuery, execution_context_class=EventExecutor)
-    loads: list[int] = []
-    result = asyncio.run(
-        schema.execute(document, variable_values=variables, context_value={"loads": loads})
-    )
+    batches: list[list[int]] = []
+
+    async def sizes(keys: list[int]) -> list[int]:
+        batches.append(keys)
+        return [3 * key for key in keys]
+
+    async def run() -> Any:
+        context = {"sizes": DataLoader(sizes), "ended": [] if ended is None else ended}
+        return await schema.execute(document, variable_values=variables, context_value=context)
+
+    result = asyncio.run(run())
     errors = [(e.message, e.path) for e in result.errors or ()]
-    return {"data": result.data, "errors": errors}, loads
+    return {"data": result.data, "errors": errors}, batches
 
 
 @pytest.fixture
@@ -220,7 +238,7 @@ def test_a_planned_query_answers_as_graphql_core_does(usual_runs, monkeypatch):
 
     assert planned == usual
     assert planned["errors"] == []
-    assert planned_loads == usual_loads == [0, 1, 2]
+    assert planned_loads == usual_loads == [[0, 1, 2]]  # one batch for the three groups
     assert planned["data"]["groups"][2]["members"][1] == {
         "name": "m1",
         "role": "RED",
@@ -255,3 +273,18 @@ def test_an_error_abandons_the_plan_and_is_reported_as_graphql_core_does(usual_r
     assert planned == usual
     assert planned["data"] is None
     assert [path for _, path in planned["errors"]] == [["broken"]]
+
+
+def test_a_failing_resolver_leaves_no_coroutine_unfinished(usual_runs, monkeypatch):
+    document = "query Sizes { groups(size: 3) { size } }"
+    ended: list[int] = []
+    planned, batches = execute(document, ended=ended)
+
+    # Group 0 fails while groups 1 and 2 wait in the same wave: the plan is abandoned
+    # and their coroutines closed (their `finally` runs), then all run again.
+    assert set(usual_runs) == {"Sizes"}
+    assert ended == [0, 1, 2, 0, 1, 2]
+    assert batches == [[0, 1, 2]]  # the second run found the loader's answers
+    without_plans(monkeypatch)
+    assert planned == execute(document)[0]
+    assert [path for _, path in planned["errors"]] == [["groups", 0, "size"]]
