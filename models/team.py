@@ -20,6 +20,13 @@ ORGANIZATION_PREFIX_INDEX_SQL = (
     'CREATE INDEX IF NOT EXISTS "organization_name_key_prefix" '
     'ON "organization" ("name_key" varchar_pattern_ops)'
 )
+#: PostgreSQL only, run by a later migration: a finer histogram of the names, so
+#: that the planner estimates a prefix's matches well enough to pick the range scan
+#: above over walking the unique index in name order (with the default it once
+#: guessed 2,020 matches for "org 4242" among 200,000 instead of 11).
+ORGANIZATION_NAME_STATISTICS_SQL = (
+    'ALTER TABLE "organization" ALTER COLUMN "name_key" SET STATISTICS 1000'
+)
 
 
 class TeamType(StrEnum):

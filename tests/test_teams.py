@@ -8,7 +8,14 @@ import pytest
 from tortoise import connections
 
 from models.entity import Entity
-from models.team import ORGANIZATION_PREFIX_INDEX_SQL, Organization, Team, TeamMember, TeamType
+from models.team import (
+    ORGANIZATION_NAME_STATISTICS_SQL,
+    ORGANIZATION_PREFIX_INDEX_SQL,
+    Organization,
+    Team,
+    TeamMember,
+    TeamType,
+)
 from resolvers.teams import organizations_matching
 from tests.helpers import sign_up
 from tests.team_helpers import make_team, members_of, team_rows
@@ -474,8 +481,9 @@ async def test_organization_prefix_search_is_an_index_range_scan_on_postgres(db)
     if db.kind != "postgres":
         pytest.skip("the pattern index is PostgreSQL's; SQLite does without")
     connection = connections.get("default")
-    # Created exactly as the migration creates it.
+    # Created exactly as the migrations create it.
     await connection.execute_script(ORGANIZATION_PREFIX_INDEX_SQL)
+    await connection.execute_script(ORGANIZATION_NAME_STATISTICS_SQL)
     await connection.execute_query(
         "INSERT INTO organization (name, name_key, created_at) "
         "SELECT 'Org ' || i, 'org ' || i, now() FROM generate_series(1, 200000) AS i"
