@@ -22,8 +22,9 @@ PLANS = 512
 class EventExecutor(StrawberryGraphQLCoreExecutionContext):
     """Every operation's executor.
 
-    A query runs by its plan (`schema.plans`) when it has one and the plan goes
-    well; otherwise, and for mutations and subscriptions, graphql-core executes it.
+    A query, or a subscription's event, runs by its plan (`schema.plans`) when it
+    has one and the plan goes well; otherwise, and for mutations, graphql-core
+    executes it.
     Plain fields executed by graphql-core are read and coerced directly too,
     without a resolve-info. Middleware (a schema extension with a `resolve` hook)
     turns both off.
@@ -94,7 +95,7 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         if (
             serially
             or new_defer_usages
-            or self.operation.operation is not OperationType.QUERY
+            or self.operation.operation is OperationType.MUTATION
             or not self._without_middleware()
         ):
             return usual()

@@ -13,8 +13,9 @@ batch as before) and builds the same data.
 A plan answers only what goes well: an error anywhere (a resolver raising, a
 null where the schema says non-null, a value its type cannot serialize) abandons
 it, and graphql-core executes the query from the start and reports the error as
-it always does. Queries only, and only documents without directives,
-abstract types or fragment variables; everything else is graphql-core's alone.
+it always does. Queries and subscriptions' events only (a mutation's fields run
+one after the other), and only documents without directives, abstract types or
+fragment variables; everything else is graphql-core's alone.
 """
 
 from __future__ import annotations
