@@ -46,7 +46,7 @@ import asyncpg  # noqa: E402
 from auth.tokens import issue_token  # noqa: E402
 from bench.figures import Figure, render  # noqa: E402
 from bench.loadgen import CONNECTIONS, Load, LoadGenerator, Request  # noqa: E402
-from bench.servers import postgres_available  # noqa: E402
+from bench.servers import on_each_backend, postgres_available  # noqa: E402
 from bench.settings_page import describe, ratios  # noqa: E402
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process  # noqa: E402
 from tests.fakes import SlackServer  # noqa: E402
@@ -260,10 +260,10 @@ async def figures(kinds: Sequence[str], requests: int, rounds: int, seconds: flo
 
 async def every_kind(requests: int, rounds: int, seconds: float) -> list[Figure]:
     """SQLite, and PostgreSQL when TEST_DATABASE_URL is set."""
-    if postgres_available():
-        return await figures(["sqlite", "postgres"], requests, rounds, seconds)
-    skipped = Figure("notifyScriptableRunAlert, PostgreSQL", "skipped: TEST_DATABASE_URL not set")
-    return [*await figures(["sqlite"], requests, rounds, seconds), skipped]
+    return await on_each_backend(
+        "notifyScriptableRunAlert, PostgreSQL",
+        lambda kind: figures([kind], requests, rounds, seconds),
+    )
 
 
 async def run() -> list[Figure]:

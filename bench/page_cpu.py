@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message  # noqa: E402
 
 from bench.figures import Figure, median, render  # noqa: E402
 from bench.floor import PATH, wrap  # noqa: E402
-from bench.servers import MEMBERS_EACH, TEAMS, bench_database, orm, postgres_available  # noqa: E402
+from bench.servers import MEMBERS_EACH, TEAMS, bench_database, on_each_backend, orm  # noqa: E402
 from bench.settings_page import NAMES, PAGE_QUERY, graphql_body  # noqa: E402
 
 BLOCKS = int(os.environ.get("BENCH_ROUNDS", "10"))
@@ -111,14 +111,10 @@ async def page_cpu(kind: str) -> Figure:
 
 
 async def run() -> list[Figure]:
-    figures = [await page_cpu("sqlite")]
-    if postgres_available():
-        figures.append(await page_cpu("postgres"))
-    else:
-        figures.append(
-            Figure("settings page CPU, PostgreSQL", "skipped: TEST_DATABASE_URL not set")
-        )
-    return figures
+    async def measure(kind: str) -> list[Figure]:
+        return [await page_cpu(kind)]
+
+    return await on_each_backend("settings page CPU, PostgreSQL", measure)
 
 
 if __name__ == "__main__":

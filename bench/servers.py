@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from tortoise import Tortoise
@@ -21,6 +21,7 @@ import config
 from auth import api_keys
 from auth.accounts import user_for_claims
 from auth.tokens import Claims, issue_token
+from bench.figures import Figure
 from models.api_key import ApiKey
 from models.beta import UserBetaFeature
 from models.entity import Entity
@@ -43,6 +44,17 @@ UVICORN_OPTIONS = tuple(os.environ.get("BENCH_UVICORN", "--loop uvloop --http ht
 
 def postgres_available() -> bool:
     return bool(os.environ.get("TEST_DATABASE_URL"))
+
+
+async def on_each_backend(
+    skipped_name: str, measure: Callable[[str], Awaitable[list[Figure]]]
+) -> list[Figure]:
+    """`measure(kind)`'s figures on SQLite, then on PostgreSQL when TEST_DATABASE_URL is
+    set; without it, a row named `skipped_name` that says so."""
+    found = await measure("sqlite")
+    if postgres_available():
+        return found + await measure("postgres")
+    return [*found, Figure(skipped_name, "skipped: TEST_DATABASE_URL not set")]
 
 
 @dataclass(frozen=True)

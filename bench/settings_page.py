@@ -38,11 +38,11 @@ from bench.servers import (  # noqa: E402
     MEMBERS_EACH,
     TEAMS,
     bench_database,
+    on_each_backend,
     orm,
-    postgres_available,
     servers,
 )
-from tests.helpers import LiveServer  # noqa: E402
+from tests.helpers import LiveServer, sql_heard_by  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
@@ -146,15 +146,9 @@ class _Statements(logging.Handler):
 
 @contextmanager
 def statements() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
-    logger = logging.getLogger("tortoise.db_client")
-    handler, level = _Statements(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    handler = _Statements()
+    with sql_heard_by(handler):
         yield handler.seen
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def canonical(sql: str) -> str:
@@ -259,13 +253,9 @@ async def settings_page(kind: str, load: LoadGenerator) -> list[Figure]:
 async def run() -> list[Figure]:
     figures = []
     async with LoadGenerator.started() as load:
-        figures += await settings_page("sqlite", load)
-        if postgres_available():
-            figures += await settings_page("postgres", load)
-        else:
-            figures.append(
-                Figure("settings page vs floor, PostgreSQL", "skipped: TEST_DATABASE_URL not set")
-            )
+        figures += await on_each_backend(
+            "settings page vs floor, PostgreSQL", lambda kind: settings_page(kind, load)
+        )
     missing = page.missing_sections()
     if missing:
         note = "not in the page yet (not in the schema): " + ", ".join(missing)

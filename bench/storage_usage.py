@@ -36,7 +36,7 @@ import config  # noqa: E402
 from auth.accounts import user_for_claims  # noqa: E402
 from auth.tokens import Claims  # noqa: E402
 from bench.figures import Figure, render  # noqa: E402
-from bench.servers import orm, postgres_available  # noqa: E402
+from bench.servers import on_each_backend, orm, postgres_available  # noqa: E402
 from models.storage import StorageCategory  # noqa: E402
 from models.user import User  # noqa: E402
 from resolvers import storage_ledger  # noqa: E402
@@ -225,10 +225,9 @@ async def figures(kinds: Sequence[str], total_files: int, runs: int, blocks: int
 
 async def every_kind(total_files: int, runs: int, blocks: int) -> list[Figure]:
     """SQLite, and PostgreSQL when TEST_DATABASE_URL is set."""
-    if postgres_available():
-        return await figures(["sqlite", "postgres"], total_files, runs, blocks)
-    skipped = Figure("storageUsage, PostgreSQL", "skipped: TEST_DATABASE_URL not set")
-    return [*await figures(["sqlite"], total_files, runs, blocks), skipped]
+    return await on_each_backend(
+        "storageUsage, PostgreSQL", lambda kind: figures([kind], total_files, runs, blocks)
+    )
 
 
 async def run() -> list[Figure]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from graphql import GraphQLObjectType, OperationDefinitionNode, OperationType, Undefined
+from graphql import GraphQLObjectType, OperationDefinitionNode, OperationType
 from graphql.execution import Executor
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
@@ -134,16 +134,8 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         if field is not None and not node.arguments and self._without_middleware():
             plain = self._plain_field(field)
             if plain is not None:
-                name, read, leaf, non_null = plain
                 try:
-                    value = read(source, name)
-                    if value is None:
-                        if not non_null:
-                            return None
-                    elif not isinstance(value, BaseException):
-                        coerced = leaf.coerce_output_value(value)
-                        if coerced is not None and coerced is not Undefined:
-                            return coerced
+                    return plans.read_plain(plain, source)
                 except Exception:  # noqa: S110 - the usual way below reports it
                     pass
         return super().execute_field(

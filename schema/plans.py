@@ -76,6 +76,24 @@ def plain_field(field: GraphQLField) -> Plain | None:
     return definition.python_name, definition.default_resolver, leaf, non_null
 
 
+def read_plain(plain: Plain, source: Any) -> Any:
+    """A plain field's value, read and coerced; `Abandon` (or what reading raised)
+    for anything graphql-core must report: a null for a non-null field, an error
+    object, a value its type cannot serialize."""
+    name, read, leaf, non_null = plain
+    value = read(source, name)
+    if value is None:
+        if non_null:
+            raise Abandon
+        return None
+    if isinstance(value, BaseException):
+        raise Abandon
+    coerced = leaf.coerce_output_value(value)
+    if coerced is None or coerced is Undefined:
+        raise Abandon
+    return coerced
+
+
 class Abandon(Exception):  # noqa: N818 - not an error: the usual execution takes over
     """Something about the answer needs graphql-core's error handling."""
 
@@ -331,21 +349,8 @@ class Run:
         result: dict[str, Any] = {}
         type_ = plan.type
         for field in plan.fields:
-            plain = field.plain
-            if plain is not None:
-                name, read, leaf, non_null = plain
-                value = read(source, name)
-                if value is None:
-                    if non_null:
-                        raise Abandon
-                    result[field.key] = None
-                    continue
-                if isinstance(value, BaseException):
-                    raise Abandon
-                coerced = leaf.coerce_output_value(value)
-                if coerced is None or coerced is Undefined:
-                    raise Abandon
-                result[field.key] = coerced
+            if field.plain is not None:
+                result[field.key] = read_plain(field.plain, source)
                 continue
             field_path = Path(path, field.key, type_.name)
             info = self.build_info(field.field, field.nodes, type_, field_path)

@@ -198,15 +198,23 @@ class _QueryCounter(logging.Handler):
 
 
 @contextlib.contextmanager
-def count_queries() -> Iterator[list[str]]:
-    """The SQL statements run inside the block, as the database client logs them,
-    but for the alert dispatcher's."""
+def sql_heard_by(handler: logging.Handler) -> Iterator[None]:
+    """`handler` hears every statement the database client logs inside the block."""
     logger = logging.getLogger("tortoise.db_client")
-    handler, level = _QueryCounter(), logger.level
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     try:
-        yield handler.statements
+        yield
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def count_queries() -> Iterator[list[str]]:
+    """The SQL statements run inside the block, as the database client logs them,
+    but for the alert dispatcher's."""
+    handler = _QueryCounter()
+    with sql_heard_by(handler):
+        yield handler.statements

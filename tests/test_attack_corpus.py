@@ -27,7 +27,7 @@ from tests.helpers import sign_up
 from tests.rows import snapshot
 from tests.test_photos import UPLOAD, image_bytes, media_files
 from tests.world import build_world
-from tests.ws import PROTOCOL
+from tests.ws import PROTOCOL, graphql_socket
 
 VIEWER = "{ viewer { username } }"
 
@@ -453,16 +453,9 @@ async def test_webhook_on_another_host_is_refused_and_stored_nowhere(
 async def test_a_websocket_message_that_is_not_an_object_closes_with_4400(api, server, message):
     alice = await sign_up("alice")
 
-    async with (
-        aiohttp.ClientSession() as http,
-        http.ws_connect(f"{server.url}/graphql", protocols=(PROTOCOL,)) as ws,
-    ):
-        await ws.send_json(
-            {"type": "connection_init", "payload": {"Authorization": alice.authorization}}
-        )
-        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
-        await ws.send_str(message)
-        closed = await ws.receive(timeout=10)
+    async with graphql_socket(server.url, alice.authorization) as socket:
+        await socket.ws.send_str(message)
+        closed = await socket.ws.receive(timeout=10)
 
     assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 4400)
 
@@ -470,19 +463,11 @@ async def test_a_websocket_message_that_is_not_an_object_closes_with_4400(api, s
 @pytest.mark.attack("graphql")
 async def test_subscriptions_past_the_limit_of_a_socket_are_refused_with_a_code(api, server):
     alice = await sign_up("alice")
-    subscribe = {"query": "subscription { alertEvents { id } }"}
 
-    async with (
-        aiohttp.ClientSession() as http,
-        http.ws_connect(f"{server.url}/graphql", protocols=(PROTOCOL,)) as ws,
-    ):
-        await ws.send_json(
-            {"type": "connection_init", "payload": {"Authorization": alice.authorization}}
-        )
-        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+    async with graphql_socket(server.url, alice.authorization) as socket:
         for n in range(11):
-            await ws.send_json({"id": str(n), "type": "subscribe", "payload": subscribe})
-        refused = await ws.receive_json(timeout=10)
+            await socket.subscribe("subscription { alertEvents { id } }", op=str(n))
+        refused = await socket.message()
 
     assert refused["id"] == "10" and refused["type"] == "error"
     [error] = refused["payload"]
