@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TypeVar
 
 from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType, AlertSubscription
@@ -80,6 +80,13 @@ async def _api_keys_by_user_id(user_ids: list[int]) -> list[list[ApiKey]]:
 async def _memberships_by_user_id(user_ids: list[int]) -> list[list[TeamMember]]:
     memberships = await MEMBERSHIPS(user_ids)
     return many_per_key(user_ids, memberships, lambda m: m.user_id)
+
+
+async def _team_entities_by_user_id(
+    memberships: DataLoader[int, list[TeamMember]], user_ids: list[int]
+) -> list[list[Entity]]:
+    groups = await memberships.load_many(user_ids)
+    return [[m.team.entity for m in group] for group in groups]
 
 
 async def _members_by_team_id(team_ids: list[int]) -> list[list[TeamMember]]:
@@ -173,12 +180,7 @@ class Loaders:
     @cached_property
     def team_entities_by_user_id(self) -> DataLoader[int, list[Entity]]:
         """The team entities a user belongs to, by name (from its memberships)."""
-
-        async def load(user_ids: list[int]) -> list[list[Entity]]:
-            groups = await self.memberships_by_user_id.load_many(user_ids)
-            return [[m.team.entity for m in group] for group in groups]
-
-        return DataLoader(load)
+        return DataLoader(partial(_team_entities_by_user_id, self.memberships_by_user_id))
 
     @cached_property
     def members_by_team_id(self) -> DataLoader[int, list[TeamMember]]:

@@ -92,7 +92,9 @@ class Checks:
         try:
             return check(*args, **kwargs)
         except DomainError as error:
-            self.errors.append(error)
+            # Kept without its traceback, whose frames would hold these checks in a
+            # reference cycle: a request's garbage would wait for a full collection.
+            self.errors.append(error.with_traceback(None))
             return None
 
     def add(self, error: DomainError) -> None:

@@ -28,7 +28,7 @@ from schema.common import SuccessPayload, mutation
 from schema.connect import StartConnectPayload
 from schema.documents import CheckedDocuments
 from schema.executor import EventExecutor
-from schema.extensions import PublicErrors, log_internal
+from schema.extensions import PublicErrors, drop_tracebacks, log_internal
 from schema.github import ConnectGithubPayload
 from schema.scalars import SCALARS
 from schema.storage import StorageUsagePayload
@@ -140,8 +140,10 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Client mistakes are answered, not logged; internal failures are logged once.
+        # Client mistakes are answered, not logged; internal failures are logged once,
+        # and then no one needs a traceback.
         log_internal(errors, execution_context)
+        drop_tracebacks(errors)
 
 
 #: Our rules, made once: validated documents are cached by text and rules, so the

@@ -59,6 +59,8 @@ class PayloadErrors(FieldExtension):
             found = failure.errors
         except errors.DomainError as failure:
             found = [failure]
+        # Their tracebacks hold this frame, which holds them: a reference cycle.
+        found = [e.with_traceback(None) for e in found]
         payload_type: Callable[..., Any] = self.field.type  # type: ignore[assignment]
         return payload_type(errors=[UserError.from_error(e) for e in found])
 

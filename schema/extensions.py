@@ -41,6 +41,26 @@ def log_internal(errors: list[GraphQLError], context: ExecutionContext | None) -
             )
 
 
+def drop_tracebacks(errors: list[GraphQLError]) -> None:
+    """Forgets the tracebacks of `errors`, of what they wrap and of what caused them.
+
+    A traceback holds the frames it passed through, and those hold the executor,
+    which holds the errors: a reference cycle that kept a failed request's objects
+    alive until a full garbage collection. Once logged, no one reads them again.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = list(errors)
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        error.__traceback__ = None
+        pending += (error.__cause__, error.__context__)
+        if isinstance(error, GraphQLError):
+            pending.append(error.original_error)
+
+
 def _code(error: GraphQLError) -> str:
     if error.path is None:
         return "BAD_USER_INPUT" if error.original_error else "GRAPHQL_VALIDATION_FAILED"
