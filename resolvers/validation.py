@@ -92,9 +92,7 @@ class Checks:
         try:
             return check(*args, **kwargs)
         except DomainError as error:
-            # Kept without its traceback, whose frames would hold these checks in a
-            # reference cycle: a request's garbage would wait for a full collection.
-            self.errors.append(error.with_traceback(None))
+            self.errors.append(error)
             return None
 
     def add(self, error: DomainError) -> None:

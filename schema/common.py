@@ -15,6 +15,7 @@ from auth.permissions import IsAuthenticated
 from resolvers import errors
 from resolvers.context import Info
 from resolvers.validation import check_storable
+from schema.extensions import drop_tracebacks
 
 strawberry.enum(errors.ErrorCode)
 
@@ -59,8 +60,8 @@ class PayloadErrors(FieldExtension):
             found = failure.errors
         except errors.DomainError as failure:
             found = [failure]
-        # Their tracebacks hold this frame, which holds them: a reference cycle.
-        found = [e.with_traceback(None) for e in found]
+        # Their tracebacks hold frames that hold them (this one, a `Checks`): cycles.
+        drop_tracebacks(found)
         payload_type: Callable[..., Any] = self.field.type  # type: ignore[assignment]
         return payload_type(errors=[UserError.from_error(e) for e in found])
 

@@ -10,6 +10,7 @@ error." and nothing more.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
@@ -41,12 +42,13 @@ def log_internal(errors: list[GraphQLError], context: ExecutionContext | None) -
             )
 
 
-def drop_tracebacks(errors: list[GraphQLError]) -> None:
+def drop_tracebacks(errors: Iterable[BaseException]) -> None:
     """Forgets the tracebacks of `errors`, of what they wrap and of what caused them.
 
-    A traceback holds the frames it passed through, and those hold the executor,
-    which holds the errors: a reference cycle that kept a failed request's objects
-    alive until a full garbage collection. Once logged, no one reads them again.
+    A traceback holds the frames it passed through, and those hold what holds the
+    errors (the executor, a list of checks): a reference cycle that kept a failed
+    request's objects alive until a full garbage collection. Once an error is
+    logged or turned into a payload's `errors`, no one reads its traceback again.
     """
     seen: set[int] = set()
     pending: list[BaseException | None] = list(errors)
