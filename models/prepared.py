@@ -173,12 +173,13 @@ def _compile_build(
 
         def build(row):
             instance = new(model)
-            instance.__dict__ = {"_partial": False, ..., "id": row[0],
+            set(instance, "__dict__", {"_partial": False, ..., "id": row[0],
                 "name": None if (v1 := row[1]) is None else convert_1(v1),
-                "created_at": convert_2(row[2])}
+                "created_at": convert_2(row[2])})
             return instance
     """
-    namespace: dict[str, Any] = {"new": model.__new__, "model": model}
+    # `object.__setattr__`: a model's own `__setattr__` would see "__dict__" as a field.
+    namespace: dict[str, Any] = {"new": model.__new__, "model": model, "set": object.__setattr__}
     items = [
         '"_partial": False',
         '"_saved_in_db": True',
@@ -201,7 +202,7 @@ def _compile_build(
     source = (
         "def build(row):\n"
         "    instance = new(model)\n"
-        f"    instance.__dict__ = {{{', '.join(items)}}}\n"
+        f"    set(instance, '__dict__', {{{', '.join(items)}}})\n"
         "    return instance\n"
     )
     exec(compile(source, f"<build {model.__name__}>", "exec"), namespace)  # noqa: S102

@@ -8,7 +8,9 @@ the request. A plan does the looking up, collecting and dispatching once per
 document: each object's fields in order, each with what it returns, plain
 attributes marked to be read directly. Running it calls the same resolvers with
 the same resolve-infos, gathers their awaitables the same way (so DataLoaders
-batch as before) and builds the same data.
+batch as before) and builds the same data. Each object's fields are read by a
+function generated with its plan, and resolvers that take no arguments are called
+without Strawberry's wrapper (`schema.compiled`).
 
 A plan answers only what goes well: an error anywhere (a resolver raising, a
 null where the schema says non-null, a value its type cannot serialize) abandons
@@ -52,6 +54,8 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, is_iterable
 from strawberry.types.field import StrawberryField
 
+from schema.compiled import Abandon, BuildObject, coerce_leaf, compile_object, direct_call
+
 #: How to read a plain field: attribute name, reader, leaf type, non-null.
 Plain = tuple[str, Callable[[Any, str], object], GraphQLLeafType, bool]
 
@@ -81,21 +85,7 @@ def read_plain(plain: Plain, source: Any) -> Any:
     for anything graphql-core must report: a null for a non-null field, an error
     object, a value its type cannot serialize."""
     name, read, leaf, non_null = plain
-    value = read(source, name)
-    if value is None:
-        if non_null:
-            raise Abandon
-        return None
-    if isinstance(value, BaseException):
-        raise Abandon
-    coerced = leaf.coerce_output_value(value)
-    if coerced is None or coerced is Undefined:
-        raise Abandon
-    return coerced
-
-
-class Abandon(Exception):  # noqa: N818 - not an error: the usual execution takes over
-    """Something about the answer needs graphql-core's error handling."""
+    return coerce_leaf(leaf, non_null, read(source, name))
 
 
 # The plan.
@@ -125,11 +115,15 @@ Completion = Leaf | ListOf | Object
 @dataclass(frozen=True, slots=True)
 class FieldPlan:
     key: str
+    parent: GraphQLObjectType
     field: GraphQLField
     nodes: list[FieldNode]
     #: Set for a plain attribute of a scalar or enum type: read, not resolved.
     plain: Plain | None
     resolve: Callable[..., Any]
+    #: The resolver called without Strawberry's wrapper, when it may be
+    #: (`schema.compiled.direct_call`): `direct(source, resolve_info)`.
+    direct: Callable[[Any, Any], Any] | None
     has_arguments: bool
     completion: Completion
 
@@ -138,6 +132,8 @@ class FieldPlan:
 class ObjectPlan:
     type: GraphQLObjectType
     fields: tuple[FieldPlan, ...]
+    #: The object's data from its source (`schema.compiled.compile_object`).
+    build: BuildObject
 
 
 class NotPlannable(Exception):  # noqa: N818 - a verdict, not an error
@@ -176,15 +172,18 @@ class Planner:
             fields.append(
                 FieldPlan(
                     key=key,
+                    parent=type_,
                     field=field,
                     nodes=[d.node for d in details],
                     plain=plain,
                     resolve=field.resolve or self.default_resolver,
+                    direct=None if plain else direct_call(self.schema, field),
                     has_arguments=bool(field.args or node.arguments),
                     completion=completion,
                 )
             )
-        return ObjectPlan(type_, tuple(fields))
+        planned = tuple(fields)
+        return ObjectPlan(type_, planned, compile_object(planned))
 
     def _completion(
         self, type_: GraphQLOutputType, details: FieldDetailsList, variable_values: Any
@@ -346,14 +345,15 @@ class Run:
         self.waiting = []
 
     def object(self, plan: ObjectPlan, source: Any, path: Path | None) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        type_ = plan.type
-        for field in plan.fields:
-            if field.plain is not None:
-                result[field.key] = read_plain(field.plain, source)
-                continue
-            field_path = Path(path, field.key, type_.name)
-            info = self.build_info(field.field, field.nodes, type_, field_path)
+        return plan.build(self, source, path)
+
+    def field(self, field: FieldPlan, source: Any, path: Path | None, result: Any) -> Any:
+        """A resolved field's value, completed, or None until `finish` puts it in `result`."""
+        field_path = Path(path, field.key, field.parent.name)
+        info = self.build_info(field.field, field.nodes, field.parent, field_path)
+        if field.direct is not None:
+            value = field.direct(source, info)
+        else:
             arguments = (
                 get_argument_values(
                     field.field,
@@ -365,10 +365,7 @@ class Run:
                 else {}
             )
             value = field.resolve(source, info, **arguments)
-            result[field.key] = self.complete(
-                field.completion, value, info, field_path, result, field.key
-            )
-        return result
+        return self.complete(field.completion, value, info, field_path, result, field.key)
 
     def complete(
         self, completion: Completion, value: Any, info: Any, path: Path, container: Any, at: Any

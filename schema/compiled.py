@@ -1,0 +1,138 @@
+"""The parts of a query plan made into Python once, at planning time.
+
+An object's fields are read by one generated function instead of a loop over its
+field plans: a plain attribute of a String, ID or Boolean field is taken as it
+is when its Python type is exactly `str` or `bool` (its own serialization, as
+graphql-core would answer it), an enum member becomes its name by dictionary, and
+anything else goes through `coerce_leaf`, which is graphql-core's coercion. The
+settings page reads about 250 such fields a request. A field with a resolver is
+left to `Run.field`.
+
+A Strawberry resolver that takes no arguments and has no field extension (a
+permission class is one) is called directly (`direct_call`): the same function
+with the same `self`, root and `Info`, without Strawberry's wrapper around it,
+which converts the (absent) arguments, chains the (absent) extensions and awaits
+the resolver in a coroutine of its own.
+
+The generated source holds only names this module makes (`value`, `field_3`) and
+the schema's Python attribute names, checked to be identifiers; response keys,
+which come from the client's document, appear only as string literals (`repr`).
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable
+from enum import Enum
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    GraphQLBoolean,
+    GraphQLField,
+    GraphQLID,
+    GraphQLLeafType,
+    GraphQLSchema,
+    GraphQLString,
+    Undefined,
+)
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
+from strawberry.types.field import StrawberryField
+
+if TYPE_CHECKING:
+    from schema.plans import FieldPlan, Run
+
+#: Leaf types whose values of this exact Python type are their own serialization.
+_AS_IS: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+
+BuildObject = Callable[["Run", Any, Any], dict[str, Any]]
+
+
+class Abandon(Exception):  # noqa: N818 - not an error: the usual execution takes over
+    """Something about the answer needs graphql-core's error handling."""
+
+
+def coerce_leaf(leaf: GraphQLLeafType, non_null: bool, value: Any) -> Any:
+    """A leaf value coerced as graphql-core does; `Abandon` (or what coercing raised)
+    for anything graphql-core must report: a null for a non-null field, an error
+    object, a value its type cannot serialize."""
+    if value is None:
+        if non_null:
+            raise Abandon
+        return None
+    if isinstance(value, BaseException):
+        raise Abandon
+    coerced = leaf.coerce_output_value(value)
+    if coerced is None or coerced is Undefined:
+        raise Abandon
+    return coerced
+
+
+def _enum_names(leaf: GraphQLLeafType) -> tuple[type[Enum], dict[Enum, str]] | None:
+    """A Strawberry enum's members and the names it serializes them to."""
+    if not isinstance(leaf, CustomGraphQLEnumType):
+        return None
+    enum: type[Enum] = leaf.wrapped_cls  # type: ignore[assignment]
+    return enum, {member: leaf.coerce_output_value(member) for member in enum}
+
+
+def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
+    """`build(run, source, path)`: the object's data, its fields in the document's order."""
+    namespace: dict[str, Any] = {}
+    lines = ["def build(run, source, path):", "    result = {}"]
+    for n, field in enumerate(fields):
+        key = repr(field.key)
+        if field.plain is None:
+            namespace[f"field_{n}"] = field
+            lines.append(f"    result[{key}] = run.field(field_{n}, source, path, result)")
+            continue
+        attribute, read, leaf, non_null = field.plain
+        if read is getattr and attribute.isidentifier() and not keyword.iskeyword(attribute):
+            lines.append(f"    value = source.{attribute}")
+        else:
+            namespace[f"read_{n}"] = read
+            lines.append(f"    value = read_{n}(source, {attribute!r})")
+        namespace[f"coerce_{n}"] = partial(coerce_leaf, leaf, non_null)
+        as_is, enum = _AS_IS.get(leaf), _enum_names(leaf)
+        if as_is is not None:
+            namespace[f"as_is_{n}"] = as_is
+            value = f"value if type(value) is as_is_{n} else coerce_{n}(value)"
+        elif enum is not None:
+            namespace[f"enum_{n}"], namespace[f"names_{n}"] = enum
+            value = f"names_{n}[value] if type(value) is enum_{n} else coerce_{n}(value)"
+        else:
+            value = f"coerce_{n}(value)"
+        lines.append(f"    result[{key}] = {value}")
+    lines.append("    return result")
+    exec(compile("\n".join(lines) + "\n", "<object plan>", "exec"), namespace)  # noqa: S102
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
+def direct_call(schema: GraphQLSchema, field: GraphQLField) -> Callable[[Any, Any], Any] | None:
+    """`call(source, resolve_info)`: the field's resolver as Strawberry would call it,
+    for a resolver without arguments, field extensions or exception handlers."""
+    definition = field.extensions.get("strawberry-definition")
+    if not isinstance(definition, StrawberryField) or field.args or definition.extensions:
+        return None
+    resolver = definition.base_resolver
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if resolver is None or strawberry_schema is None or not callable(resolver.wrapped_func):
+        return None
+    converter = strawberry_schema.schema_converter
+    if converter._get_field_exception_handlers(definition):
+        return None
+    if resolver.arguments:
+        return None  # an argument of its own: Strawberry's way converts it
+    function = resolver.wrapped_func
+    takes_self = resolver.self_parameter is not None
+    as_source = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
+    info_name = resolver.info_parameter.name if resolver.info_parameter else None
+    info_class = strawberry_schema.config.info_class
+
+    def call(source: Any, resolve_info: Any) -> Any:
+        keywords = dict.fromkeys(as_source, source)
+        if info_name is not None:
+            keywords[info_name] = info_class(_raw_info=resolve_info, _field=definition)
+        return function(source, **keywords) if takes_self else function(**keywords)
+
+    return call
