@@ -26,6 +26,7 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from types import CoroutineType
 from typing import Any
 
 from graphql import (
@@ -54,6 +55,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, is_iterable
 from strawberry.types.field import StrawberryField
 
+from resolvers.dataloader import SHIELDED
 from schema.compiled import Abandon, BuildObject, coerce_leaf, compile_object, direct_call
 
 #: How to read a plain field: attribute name, reader, leaf type, non-null.
@@ -234,7 +236,9 @@ class Waiting:
 
     #: A resolver's coroutine, which the run drives, or another awaitable.
     awaitable: Awaitable[Any]
-    #: What the coroutine waits for: a future, or None when it only yielded.
+    coroutine: bool
+    #: What the coroutine waits for: a future, or None when it only yielded; for
+    #: another awaitable, the future of its outcome.
     on: Any
     completion: Completion
     info: Any
@@ -268,45 +272,47 @@ class Run:
     waiting: list[Waiting] = dataclasses.field(default_factory=list)
 
     def start(self, plan: ObjectPlan, root: Any) -> dict[str, Any]:
-        """The root object's data, complete once `finish` returns."""
+        """The root object's data, complete once `finish` returns (if anything waits)."""
+        SHIELDED.set(False)  # no field of a run is cancelled: see resolvers/dataloader.py
         try:
             return self.object(plan, root, None)
         except BaseException:
             self.drop_waiting()
             raise
+        finally:
+            if not self.waiting:
+                SHIELDED.set(True)
 
     async def finish(self, data: dict[str, Any]) -> dict[str, Any]:
+        SHIELDED.set(False)
         try:
             while self.waiting:
+                await _all_done([w.on for w in self.waiting])
                 wave, self.waiting = self.waiting, []
-                blockers = [
-                    w.on if isinstance(w.awaitable, Coroutine) else w.awaitable for w in wave
-                ]
-                settled = await asyncio.gather(
-                    *(b if b is not None else asyncio.sleep(0) for b in blockers),
-                    return_exceptions=True,
-                )
-                for n, (waiting, value) in enumerate(zip(wave, settled, strict=True)):
+                for n, waiting in enumerate(wave):
                     try:
-                        self.settle(waiting, value)
+                        self.settle(waiting)
                     except BaseException:
                         self.waiting += wave[n + 1 :]  # to be dropped with the rest
                         raise
         except BaseException:
             self.drop_waiting()
             raise
+        finally:
+            SHIELDED.set(True)
         return data
 
-    def settle(self, waiting: Waiting, value: Any) -> None:
+    def settle(self, waiting: Waiting) -> None:
         """What a wave's wait brought: a coroutine to run on, or a value."""
-        if isinstance(waiting.awaitable, Coroutine):
+        if waiting.coroutine:
             self.resume(waiting)
             return
-        if isinstance(value, asyncio.CancelledError):
-            raise value
-        if isinstance(value, BaseException):
-            raise Abandon from value
-        self.fill(waiting, value)
+        future = waiting.on
+        if future.cancelled():
+            raise asyncio.CancelledError
+        if future.exception() is not None:
+            raise Abandon from future.exception()
+        self.fill(waiting, future.result())
 
     def resume(self, waiting: Waiting) -> None:
         """Runs the coroutine on, now that what it waited for is done."""
@@ -338,10 +344,11 @@ class Run:
         blocks run), futures left to end on their own, unheard."""
         for waiting in self.waiting:
             awaitable = waiting.awaitable
-            if isinstance(awaitable, Coroutine):
+            if waiting.coroutine:
+                assert isinstance(awaitable, Coroutine)  # noqa: S101 - as it was made
                 awaitable.close()
-            elif isinstance(awaitable, asyncio.Future):
-                awaitable.add_done_callback(_drop_outcome)
+            else:
+                waiting.on.add_done_callback(_drop_outcome)
         self.waiting = []
 
     def object(self, plan: ObjectPlan, source: Any, path: Path | None) -> dict[str, Any]:
@@ -373,8 +380,10 @@ class Run:
         """The value completed as its type says, or None for now if it must be awaited
         (it is then put at `container[at]` once known)."""
         if self.is_awaitable(value):
-            waiting = Waiting(value, None, completion, info, path, container, at)
-            if not isinstance(value, Coroutine):
+            coroutine = type(value) is CoroutineType or isinstance(value, Coroutine)
+            waiting = Waiting(value, coroutine, None, completion, info, path, container, at)
+            if not coroutine:
+                waiting.on = asyncio.ensure_future(value)
                 self.waiting.append(waiting)
                 return None
             try:
@@ -408,6 +417,29 @@ class Run:
                 completion.item, item, info, Path(path, index, None), items, index
             )
         return items
+
+
+async def _all_done(blockers: list[asyncio.Future[Any] | None]) -> None:
+    """Returns once every future is done, whatever its outcome, and the loop has
+    turned once if a blocker is None (a coroutine's bare yield).
+
+    Each pending future is awaited in turn: the request's task wakes once for each
+    that is not done yet when its turn comes, where `asyncio.gather` would take a
+    callback for every one and a list of their outcomes, which `settle` reads from
+    the futures instead. A future's error or cancellation is its own outcome; the
+    task's own cancellation is raised.
+    """
+    if any(b is None for b in blockers):
+        await asyncio.sleep(0)
+    for future in {id(b): b for b in blockers if b is not None}.values():
+        if future.done():
+            continue
+        try:
+            await future
+        except BaseException:
+            task = asyncio.current_task()
+            if not future.done() or (task is not None and task.cancelling()):
+                raise
 
 
 def _drop_outcome(future: asyncio.Future[Any]) -> None:

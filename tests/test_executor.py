@@ -11,6 +11,8 @@ import pytest
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from resolvers.dataloader import SHIELDED
+from resolvers.dataloader import DataLoader as ShieldedLoader
 from schema import plans
 from schema.executor import EventExecutor
 
@@ -31,6 +33,18 @@ class Thing:
     @strawberry.field
     def shout(self) -> str:
         return self.name.upper()
+
+    @strawberry.field
+    def initial(root: Thing, info: strawberry.Info) -> str:  # noqa: N805 - Strawberry's `root`
+        return f"{root.name[0]} ({info.field_name})"
+
+
+class Shade(Enum):
+    RED = "red"
+
+
+class Name(str):
+    """A str subclass: not its own serialization by type, though graphql-core takes it."""
 
 
 class Broken:
@@ -56,10 +70,17 @@ class Query:
             Broken(**{**GOOD, "seen_at": "yesterday"}),  # type: ignore[list-item]
             Broken(nickname="no name"),  # type: ignore[list-item]
             Broken(**{**GOOD, "count": ValueError("boom")}, seen_at=WHEN),  # type: ignore[list-item]
+            # Values a plan must not take as they are, though close to it.
+            Broken(**{**GOOD, "name": True}, seen_at=WHEN),  # type: ignore[list-item]
+            Broken(**{**GOOD, "name": Name("bob")}, seen_at=WHEN),  # type: ignore[list-item]
+            Broken(**{**GOOD, "name": 7}, seen_at=WHEN),  # type: ignore[list-item]
+            Broken(**{**GOOD, "count": True}, seen_at=WHEN),  # type: ignore[list-item]
+            Broken(**{**GOOD, "color": Shade.RED}, seen_at=WHEN),  # type: ignore[list-item]
+            Broken(**{**GOOD, "color": "red"}, seen_at=WHEN),  # type: ignore[list-item]
         ]
 
 
-QUERY = "{ things { name nickname count color seenAt shout alias: name __typename } }"
+QUERY = "{ things { name nickname count color seenAt shout initial alias: name __typename } }"
 
 
 def run() -> dict[str, Any]:
@@ -101,10 +122,13 @@ def test_plain_fields_answer_as_the_usual_way_errors_included(infos, monkeypatch
         "color": "RED",
         "seenAt": "2026-11-27T14:25:00+00:00",
         "shout": "ADA",
+        "initial": "a (initial)",
         "alias": "ada",
         "__typename": "Thing",
     }
-    assert len(direct["errors"]) == 6
+    assert len(direct["errors"]) == 9
+    things = direct["data"]["things"]
+    assert (things[8]["name"], things[10]["count"], things[12]["color"]) == ("bob", 1, "RED")
 
 
 def test_plain_fields_get_no_resolve_info(infos, monkeypatch):
@@ -117,7 +141,7 @@ def test_plain_fields_get_no_resolve_info(infos, monkeypatch):
     monkeypatch.setattr(EventExecutor, "_plans", {})
     monkeypatch.setattr(plans, "plain_field", lambda field: None)
     schema.execute_sync("{ things { nickname } }")
-    assert infos == ["things"] + ["things"] + ["nickname"] * 7
+    assert infos == ["things"] + ["things"] + ["nickname"] * len(Query().things())
 
 
 # Query plans against graphql-core, on a schema with the page's kinds of fields.
@@ -288,3 +312,44 @@ def test_a_failing_resolver_leaves_no_coroutine_unfinished(usual_runs, monkeypat
     without_plans(monkeypatch)
     assert planned == execute(document)[0]
     assert [path for _, path in planned["errors"]] == [["groups", 0, "size"]]
+
+
+def test_a_planned_query_leaves_loads_shielded_after_it(usual_runs):
+    # A plan's run turns shields off while it runs; whatever runs next in the same
+    # task (another operation of a batch, a plan's fallback) has them again.
+    schema = strawberry.Schema(query=GroupQuery, execution_context_class=EventExecutor)
+
+    async def run(document: str) -> bool:
+        context = {"sizes": ShieldedLoader(lambda keys: sizes(keys)), "ended": []}
+        await schema.execute(document, variable_values={"size": 2}, context_value=context)
+        return SHIELDED.get()
+
+    async def sizes(keys: list[int]) -> list[int]:
+        return [3 * key for key in keys]
+
+    assert asyncio.run(run("query Ok($size: Int!) { groups(size: $size) { members { name } } }"))
+    assert asyncio.run(run("query Sizes($size: Int!) { groups(size: $size) { size } }"))
+    assert set(usual_runs) == {"Sizes"}  # group 0 fails: abandoned, then graphql-core's way
+
+
+def test_a_cancelled_request_cancels_its_planned_run(usual_runs):
+    schema = strawberry.Schema(query=GroupQuery, execution_context_class=EventExecutor)
+    ended: list[int] = []
+
+    async def never(keys: list[int]) -> list[int]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def run() -> None:
+        context = {"sizes": ShieldedLoader(never), "ended": ended}
+        request = asyncio.create_task(
+            schema.execute("query Waits { groups(size: 2) { size } }", context_value=context)
+        )
+        await asyncio.sleep(0.01)
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+
+    asyncio.run(run())
+    assert ended == [0, 1]  # both waiting resolvers closed, their `finally` run
+    assert usual_runs == []
