@@ -58,26 +58,29 @@ GOOD: dict[str, Any] = {"name": "ada", "nickname": None, "count": 3, "color": Co
 WHEN = datetime(2026, 11, 27, 14, 25, tzinfo=UTC)
 
 
+THINGS: list[Thing | None] = [
+    Thing(**GOOD, seen_at=WHEN),
+    Broken(**{**GOOD, "name": None}, seen_at=WHEN),  # type: ignore[list-item]
+    Broken(**{**GOOD, "count": "three"}, seen_at=WHEN),  # type: ignore[list-item]
+    Broken(**{**GOOD, "color": "blue"}, seen_at=WHEN),  # type: ignore[list-item]
+    Broken(**{**GOOD, "seen_at": "yesterday"}),  # type: ignore[list-item]
+    Broken(nickname="no name"),  # type: ignore[list-item]
+    Broken(**{**GOOD, "count": ValueError("boom")}, seen_at=WHEN),  # type: ignore[list-item]
+    # Values a plan must not take as they are, though close to it.
+    Broken(**{**GOOD, "name": True}, seen_at=WHEN),  # type: ignore[list-item]
+    Broken(**{**GOOD, "name": Name("bob")}, seen_at=WHEN),  # type: ignore[list-item]
+    Broken(**{**GOOD, "name": 7}, seen_at=WHEN),  # type: ignore[list-item]
+    Broken(**{**GOOD, "count": True}, seen_at=WHEN),  # type: ignore[list-item]
+    Broken(**{**GOOD, "color": Shade.RED}, seen_at=WHEN),  # type: ignore[list-item]
+    Broken(**{**GOOD, "color": "red"}, seen_at=WHEN),  # type: ignore[list-item]
+]
+
+
 @strawberry.type
 class Query:
     @strawberry.field
     def things(self) -> list[Thing | None]:
-        return [
-            Thing(**GOOD, seen_at=WHEN),
-            Broken(**{**GOOD, "name": None}, seen_at=WHEN),  # type: ignore[list-item]
-            Broken(**{**GOOD, "count": "three"}, seen_at=WHEN),  # type: ignore[list-item]
-            Broken(**{**GOOD, "color": "blue"}, seen_at=WHEN),  # type: ignore[list-item]
-            Broken(**{**GOOD, "seen_at": "yesterday"}),  # type: ignore[list-item]
-            Broken(nickname="no name"),  # type: ignore[list-item]
-            Broken(**{**GOOD, "count": ValueError("boom")}, seen_at=WHEN),  # type: ignore[list-item]
-            # Values a plan must not take as they are, though close to it.
-            Broken(**{**GOOD, "name": True}, seen_at=WHEN),  # type: ignore[list-item]
-            Broken(**{**GOOD, "name": Name("bob")}, seen_at=WHEN),  # type: ignore[list-item]
-            Broken(**{**GOOD, "name": 7}, seen_at=WHEN),  # type: ignore[list-item]
-            Broken(**{**GOOD, "count": True}, seen_at=WHEN),  # type: ignore[list-item]
-            Broken(**{**GOOD, "color": Shade.RED}, seen_at=WHEN),  # type: ignore[list-item]
-            Broken(**{**GOOD, "color": "red"}, seen_at=WHEN),  # type: ignore[list-item]
-        ]
+        return THINGS
 
 
 QUERY = "{ things { name nickname count color seenAt shout initial alias: name __typename } }"
@@ -141,7 +144,7 @@ def test_plain_fields_get_no_resolve_info(infos, monkeypatch):
     monkeypatch.setattr(EventExecutor, "_plans", {})
     monkeypatch.setattr(plans, "plain_field", lambda field: None)
     schema.execute_sync("{ things { nickname } }")
-    assert infos == ["things"] + ["things"] + ["nickname"] * len(Query().things())
+    assert infos == ["things"] + ["things"] + ["nickname"] * len(THINGS)
 
 
 # Query plans against graphql-core, on a schema with the page's kinds of fields.
