@@ -97,18 +97,23 @@ def read_plain(plain: Plain, source: Any) -> Any:
 class Leaf:
     type: GraphQLLeafType
     non_null: bool
+    origin: None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ListOf:
     item: Completion
     non_null: bool
+    origin: None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Object:
     plan: ObjectPlan
     non_null: bool
+    #: The Python class of the type's objects, when an instance of exactly that
+    #: class needs no check (not awaitable, its own type): see `Run.complete`.
+    origin: type | None = None
 
 
 Completion = Leaf | ListOf | Object
@@ -204,7 +209,15 @@ class Planner:
         )
         if defers:
             raise NotPlannable
-        return Object(self._object(type_, grouped, variable_values), non_null)
+        return Object(self._object(type_, grouped, variable_values), non_null, _origin(type_))
+
+
+def _origin(type_: GraphQLObjectType) -> type | None:
+    definition = type_.extensions.get("strawberry-definition")
+    origin = getattr(definition, "origin", None)
+    if not isinstance(origin, type) or hasattr(origin, "__await__"):
+        return None
+    return origin
 
 
 def has_directives(node: Node) -> bool:
@@ -379,6 +392,10 @@ class Run:
     ) -> Any:
         """The value completed as its type says, or None for now if it must be awaited
         (it is then put at `container[at]` once known)."""
+        if type(value) is completion.origin:
+            # An instance of the object type's own class: neither awaitable, nor
+            # None, nor an error, and of its type (Strawberry's `is_type_of`).
+            return completion.plan.build(self, value, path)
         if self.is_awaitable(value):
             coroutine = type(value) is CoroutineType or isinstance(value, Coroutine)
             waiting = Waiting(value, coroutine, None, completion, info, path, container, at)
