@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -50,12 +51,8 @@ async def viewer_membership(info: Info, team_id: int) -> team_models.TeamMember 
     return next((m for m in memberships if m.team_id == team_id), None)
 
 
-async def sees_whole_team(info: Info, team_id: int) -> bool:
-    """Members and admins see every member; others see what public profiles show."""
-    viewer = info.context.user
-    return viewer is not None and (
-        viewer.admin or await viewer_membership(info, team_id) is not None
-    )
+#: A team's `viewer_member` when it is not known in advance.
+UNKNOWN: Any = object()
 
 
 def _shows_teams(user: UserModel) -> bool:
@@ -69,15 +66,31 @@ class Team:
     type: team_models.TeamType
     created_at: datetime
     model: strawberry.Private[team_models.Team]
+    #: The viewer's membership of the team (None: not a member), when the team was
+    #: reached through the viewer's own memberships; else `UNKNOWN`, and looked up.
+    viewer_member: strawberry.Private[team_models.TeamMember | None] = UNKNOWN
 
     @classmethod
-    def from_model(cls, team: team_models.Team) -> Team:
+    def from_model(cls, team: team_models.Team, viewer_member: Any = UNKNOWN) -> Team:
         return cls(
             id=strawberry.ID(str(team.id)),
             name=team.name,
             type=team.type,
             created_at=team.created_at,
             model=team,
+            viewer_member=viewer_member,
+        )
+
+    async def _viewer_membership(self, info: Info) -> team_models.TeamMember | None:
+        if self.viewer_member is not UNKNOWN:
+            return self.viewer_member
+        return await viewer_membership(info, self.model.id)
+
+    async def _seen_whole(self, info: Info) -> bool:
+        """Members and admins see every member; others see what public profiles show."""
+        viewer = info.context.user
+        return viewer is not None and (
+            viewer.admin or await self._viewer_membership(info) is not None
         )
 
     @strawberry.field
@@ -89,7 +102,7 @@ class Team:
 
     async def _members(self, info: Info) -> list[team_models.TeamMember]:
         members = await info.context.loaders.members_by_team_id.load(self.model.id)
-        if await sees_whole_team(info, self.model.id):
+        if await self._seen_whole(info):
             return members
         # A team reached through someone's public profile must not list the members
         # who hide their teams: that would undo their `hideTeamsFromPublic`.
@@ -106,7 +119,7 @@ class Team:
     @strawberry.field
     async def storage_usage(self, info: Info) -> StorageUsage:
         # A team reached through a public profile shows its members, not its usage.
-        if not await sees_whole_team(info, self.model.id):
+        if not await self._seen_whole(info):
             raise Forbidden("Only the team's members and administrators may see its storage.")
         return await load_storage_usage(info, self.model.entity_id)
 
@@ -114,7 +127,7 @@ class Team:
         description="The viewer's role in this team; null when it is not a member."
     )
     async def viewer_role(self, info: Info) -> team_models.TeamRole | None:
-        membership = await viewer_membership(info, self.model.id)
+        membership = await self._viewer_membership(info)
         return membership.role if membership else None
 
 

@@ -105,6 +105,10 @@ async def load_teams(info: Info, user_id: int) -> list[Team]:
     from schema.team import Team
 
     memberships = await info.context.loaders.memberships_by_user_id.load(user_id)
+    viewer = info.context.user
+    if viewer is not None and viewer.id == user_id:
+        # The viewer's own teams: each membership is what `Team.viewer_role` would look up.
+        return [Team.from_model(m.team, viewer_member=m) for m in memberships]
     return [Team.from_model(m.team) for m in memberships]
 
 
