@@ -84,7 +84,11 @@ def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
         key = repr(field.key)
         if field.plain is None:
             namespace[f"field_{n}"] = field
-            lines.append(f"    result[{key}] = run.field(field_{n}, source, path, result)")
+            if field.attribute is None:
+                call = f"run.field(field_{n}, source, path, result)"
+            else:
+                call = f"run.attribute(field_{n}, source.{field.attribute}, source, path, result)"
+            lines.append(f"    result[{key}] = {call}")
             continue
         attribute, read, leaf, non_null = field.plain
         if read is getattr and attribute.isidentifier() and not keyword.iskeyword(attribute):
@@ -106,6 +110,20 @@ def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
     lines.append("    return result")
     exec(compile("\n".join(lines) + "\n", "<object plan>", "exec"), namespace)  # noqa: S102
     return namespace["build"]  # type: ignore[no-any-return]
+
+
+def object_attribute(field: GraphQLField) -> str | None:
+    """The attribute a field without a resolver reads, if `source.<it>` reads it as
+    Strawberry would (its default resolver is `getattr`)."""
+    definition = field.extensions.get("strawberry-definition")
+    if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
+        return None
+    name = definition.python_name
+    if definition.default_resolver is not getattr or field.args:
+        return None
+    if not getattr(field.resolve, "_is_default", False):
+        return None
+    return name if name.isidentifier() and not keyword.iskeyword(name) else None
 
 
 def direct_call(schema: GraphQLSchema, field: GraphQLField) -> Callable[[Any, Any], Any] | None:

@@ -56,7 +56,14 @@ from graphql.pyutils import Path, is_iterable
 from strawberry.types.field import StrawberryField
 
 from resolvers.dataloader import SHIELDED
-from schema.compiled import Abandon, BuildObject, coerce_leaf, compile_object, direct_call
+from schema.compiled import (
+    Abandon,
+    BuildObject,
+    coerce_leaf,
+    compile_object,
+    direct_call,
+    object_attribute,
+)
 
 #: How to read a plain field: attribute name, reader, leaf type, non-null.
 Plain = tuple[str, Callable[[Any, str], object], GraphQLLeafType, bool]
@@ -131,6 +138,9 @@ class FieldPlan:
     #: The resolver called without Strawberry's wrapper, when it may be
     #: (`schema.compiled.direct_call`): `direct(source, resolve_info)`.
     direct: Callable[[Any, Any], Any] | None
+    #: Set for a plain attribute holding an object (`TeamMember.profile`): read,
+    #: and built without a resolve-info when it is of its type's own class.
+    attribute: str | None
     has_arguments: bool
     completion: Completion
 
@@ -185,6 +195,7 @@ class Planner:
                     plain=plain,
                     resolve=field.resolve or self.default_resolver,
                     direct=None if plain else direct_call(self.schema, field),
+                    attribute=None if plain or node.arguments else object_attribute(field),
                     has_arguments=bool(field.args or node.arguments),
                     completion=completion,
                 )
@@ -366,6 +377,15 @@ class Run:
 
     def object(self, plan: ObjectPlan, source: Any, path: Path | None) -> dict[str, Any]:
         return plan.build(self, source, path)
+
+    def attribute(
+        self, field: FieldPlan, value: Any, source: Any, path: Path | None, result: Any
+    ) -> Any:
+        """An object attribute's value (read by the object's function), completed."""
+        completion = field.completion
+        if type(value) is completion.origin:
+            return completion.plan.build(self, value, Path(path, field.key, field.parent.name))
+        return self.field(field, source, path, result)  # anything else: the usual way
 
     def field(self, field: FieldPlan, source: Any, path: Path | None, result: Any) -> Any:
         """A resolved field's value, completed, or None until `finish` puts it in `result`."""

@@ -162,6 +162,8 @@ class Group:
     id: strawberry.ID
     title: str
     tags: list[str | None]
+    #: An object held as an attribute: of its own class, None, or a subclass.
+    lead: Member | None = None
 
     @strawberry.field
     async def members(self, info: strawberry.Info) -> list[Member]:
@@ -188,12 +190,22 @@ class Group:
         return None if self.id == "1" else Group(id=strawberry.ID("1"), title="root", tags=[])
 
 
+class Deputy(Member):
+    pass
+
+
+def lead(n: int) -> Member | None:
+    kind = [None, Member, Deputy][n % 3]
+    return kind(name=f"lead{n}", role=Color.RED, nickname=None) if kind else None
+
+
 @strawberry.type
 class GroupQuery:
     @strawberry.field
     async def groups(self, size: int) -> list[Group]:
         return [
-            Group(id=strawberry.ID(str(n)), title=f"g{n}", tags=["a", None]) for n in range(size)
+            Group(id=strawberry.ID(str(n)), title=f"g{n}", tags=["a", None], lead=lead(n))
+            for n in range(size)
         ]
 
     @strawberry.field
@@ -206,6 +218,7 @@ query Groups($size: Int!, $count: Int!) {
   groups(size: $size) {
     id title tags
     members { name role nickname }
+    lead { name role }
     ...More
     parent { id first(count: $count) parent { title } }
   }
@@ -271,6 +284,8 @@ def test_a_planned_query_answers_as_graphql_core_does(usual_runs, monkeypatch):
         "role": "RED",
         "nickname": None,
     }
+    leads = [group["lead"] for group in planned["data"]["groups"]]
+    assert leads == [None, {"name": "lead1", "role": "RED"}, {"name": "lead2", "role": "RED"}]
     assert again["data"]["groups"][0]["parent"]["first"] == ["root"]
     assert again["data"]["groups"][1]["parent"] is None
 
