@@ -3,10 +3,11 @@
 An object's fields are read by one generated function instead of a loop over its
 field plans: a plain attribute of a String, ID or Boolean field is taken as it
 is when its Python type is exactly `str` or `bool` (its own serialization, as
-graphql-core would answer it), an enum member becomes its name by dictionary, and
-anything else goes through `coerce_leaf`, which is graphql-core's coercion. The
-settings page reads about 250 such fields a request. A field with a resolver is
-left to `Run.field`.
+graphql-core would answer it), a null of a nullable field is itself, an enum
+member becomes its name by dictionary, and anything else goes through
+`coerce_leaf`, which is graphql-core's coercion. The settings page reads about
+250 such fields a request. An attribute holding an object goes to
+`Run.attribute`, a field with a resolver to `Run.field`.
 
 A Strawberry resolver that takes no arguments and has no field extension (a
 permission class is one) is called directly (`direct_call`): the same function
@@ -100,7 +101,8 @@ def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
         as_is, enum = _AS_IS.get(leaf), _enum_names(leaf)
         if as_is is not None:
             namespace[f"as_is_{n}"] = as_is
-            value = f"value if type(value) is as_is_{n} else coerce_{n}(value)"
+            none = "" if non_null else " or value is None"
+            value = f"value if type(value) is as_is_{n}{none} else coerce_{n}(value)"
         elif enum is not None:
             namespace[f"enum_{n}"], namespace[f"names_{n}"] = enum
             value = f"names_{n}[value] if type(value) is enum_{n} else coerce_{n}(value)"
