@@ -9,7 +9,7 @@ got CancelledError, which no layer catches, and the request ended in a bare HTTP
 an outsider may not see, beside their members). Each caller now awaits a shield of
 the shared future, so a cancelled caller cancels only its own wait.
 
-A query plan's run (`schema.plans.Run`) cancels no field: it turns shields off
+A query plan's run (`schema.runs.Run`) cancels no field: it turns shields off
 while it runs (`SHIELDED`), which spares each load a second future and two
 callbacks. graphql-core's own execution, a plan's fallback included, has them.
 """

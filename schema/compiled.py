@@ -41,7 +41,8 @@ from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 
 if TYPE_CHECKING:
-    from schema.plans import FieldPlan, Run
+    from schema.plans import FieldPlan
+    from schema.runs import Run
 
 #: Leaf types whose values of this exact Python type are their own serialization.
 _AS_IS: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}

@@ -19,7 +19,8 @@ from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema import plans
-from schema.plans import NotPlannable, ObjectPlan, Planner, Run
+from schema.plans import NotPlannable, ObjectPlan, Planner
+from schema.runs import Run
 
 #: Operations planned at most: documents are kept by `schema.documents` (256).
 PLANS = 512

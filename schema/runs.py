@@ -1,0 +1,253 @@
+"""Running a query plan (`schema.plans`) for one request.
+
+The data is built in place, resolvers' coroutines driven in waves by the request's
+own task (see `Run`); anything that needs graphql-core's error handling abandons
+the run (`Abandon`), and the executor runs the query graphql-core's way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from types import CoroutineType
+from typing import Any
+
+from graphql import Undefined
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, is_iterable
+
+from resolvers.dataloader import SHIELDED
+from schema.compiled import Abandon
+from schema.plans import Completion, FieldPlan, Leaf, Object, ObjectPlan
+
+
+@dataclass(slots=True)
+class Waiting:
+    """A value that is not known yet, and where it goes once it is."""
+
+    #: A resolver's coroutine, which the run drives, or another awaitable.
+    awaitable: Awaitable[Any]
+    coroutine: bool
+    #: What the coroutine waits for: a future, or None when it only yielded; for
+    #: another awaitable, the future of its outcome.
+    on: Any
+    completion: Completion
+    info: Any
+    path: Path
+    container: dict[str, Any] | list[Any]
+    at: Any
+
+
+@dataclass(slots=True)
+class Run:
+    """One request's run of a plan, on the executor that would have run the query.
+
+    The data is built in place. A resolver's coroutine is run at once, up to the
+    first future it waits for (a DataLoader's, mostly), and its slot is left empty;
+    `finish` then waits for all such futures of a wave together (so DataLoaders
+    batch as they do under graphql-core), resumes each coroutine, and completes
+    what they answer, which may start the next wave. graphql-core makes a task of
+    each field and each object that waits: about a hundred for the settings page,
+    against none here (CPython 3.12's eager tasks do much the same).
+
+    A resolver's coroutine runs in the request's task, not a task of its own, so
+    it must not rely on `asyncio.current_task()` (`asyncio.timeout()` does) or set
+    a context variable that its siblings would see. The schema's resolvers do
+    neither: they read through DataLoaders.
+    """
+
+    build_info: Callable[..., Any]
+    variable_values: Any
+    hide_suggestions: bool
+    is_awaitable: Callable[[Any], bool]
+    waiting: list[Waiting] = dataclasses.field(default_factory=list)
+
+    def start(self, plan: ObjectPlan, root: Any) -> dict[str, Any]:
+        """The root object's data, complete once `finish` returns (if anything waits)."""
+        SHIELDED.set(False)  # no field of a run is cancelled: see resolvers/dataloader.py
+        try:
+            return self.object(plan, root, None)
+        except BaseException:
+            self.drop_waiting()
+            raise
+        finally:
+            if not self.waiting:
+                SHIELDED.set(True)
+
+    async def finish(self, data: dict[str, Any]) -> dict[str, Any]:
+        SHIELDED.set(False)
+        try:
+            while self.waiting:
+                await _all_done([w.on for w in self.waiting])
+                wave, self.waiting = self.waiting, []
+                for n, waiting in enumerate(wave):
+                    try:
+                        self.settle(waiting)
+                    except BaseException:
+                        self.waiting += wave[n + 1 :]  # to be dropped with the rest
+                        raise
+        except BaseException:
+            self.drop_waiting()
+            raise
+        finally:
+            SHIELDED.set(True)
+        return data
+
+    def settle(self, waiting: Waiting) -> None:
+        """What a wave's wait brought: a coroutine to run on, or a value."""
+        if waiting.coroutine:
+            self.resume(waiting)
+            return
+        future = waiting.on
+        if future.cancelled():
+            raise asyncio.CancelledError
+        if future.exception() is not None:
+            raise Abandon from future.exception()
+        self.fill(waiting, future.result())
+
+    def resume(self, waiting: Waiting) -> None:
+        """Runs the coroutine on, now that what it waited for is done."""
+        coroutine = waiting.awaitable
+        assert isinstance(coroutine, Coroutine)  # noqa: S101 - checked by the caller
+        try:
+            waiting.on = coroutine.send(None)
+        except StopIteration as done:
+            self.fill(waiting, done.value)
+            return
+        self.suspend(waiting)
+
+    def suspend(self, waiting: Waiting) -> None:
+        self.waiting.append(waiting)
+        on = waiting.on
+        if on is None:
+            return  # `await asyncio.sleep(0)`: runs on at the next wave
+        if not isinstance(on, asyncio.Future) or not on._asyncio_future_blocking:
+            raise Abandon  # waits on something only a task of its own understands
+        on._asyncio_future_blocking = False  # as a task does: it is now waited for
+
+    def fill(self, waiting: Waiting, value: Any) -> None:
+        waiting.container[waiting.at] = self.complete(
+            waiting.completion, value, waiting.info, waiting.path, waiting.container, waiting.at
+        )
+
+    def drop_waiting(self) -> None:
+        """Awaitables that will not be awaited: coroutines closed (their `finally`
+        blocks run), futures left to end on their own, unheard."""
+        for waiting in self.waiting:
+            awaitable = waiting.awaitable
+            if waiting.coroutine:
+                assert isinstance(awaitable, Coroutine)  # noqa: S101 - as it was made
+                awaitable.close()
+            else:
+                waiting.on.add_done_callback(_drop_outcome)
+        self.waiting = []
+
+    def object(self, plan: ObjectPlan, source: Any, path: Path | None) -> dict[str, Any]:
+        return plan.build(self, source, path)
+
+    def attribute(
+        self, field: FieldPlan, value: Any, source: Any, path: Path | None, result: Any
+    ) -> Any:
+        """An object attribute's value (read by the object's function), completed."""
+        completion = field.completion
+        if type(value) is completion.origin:
+            return completion.plan.build(self, value, Path(path, field.key, field.parent.name))
+        return self.field(field, source, path, result)  # anything else: the usual way
+
+    def field(self, field: FieldPlan, source: Any, path: Path | None, result: Any) -> Any:
+        """A resolved field's value, completed, or None until `finish` puts it in `result`."""
+        field_path = Path(path, field.key, field.parent.name)
+        info = self.build_info(field.field, field.nodes, field.parent, field_path)
+        if field.direct is not None:
+            value = field.direct(source, info)
+        else:
+            arguments = (
+                get_argument_values(
+                    field.field,
+                    field.nodes[0],
+                    self.variable_values,
+                    hide_suggestions=self.hide_suggestions,
+                )
+                if field.has_arguments
+                else {}
+            )
+            value = field.resolve(source, info, **arguments)
+        return self.complete(field.completion, value, info, field_path, result, field.key)
+
+    def complete(
+        self, completion: Completion, value: Any, info: Any, path: Path, container: Any, at: Any
+    ) -> Any:
+        """The value completed as its type says, or None for now if it must be awaited
+        (it is then put at `container[at]` once known)."""
+        if type(value) is completion.origin:
+            # An instance of the object type's own class: neither awaitable, nor
+            # None, nor an error, and of its type (Strawberry's `is_type_of`).
+            return completion.plan.build(self, value, path)
+        if self.is_awaitable(value):
+            coroutine = type(value) is CoroutineType or isinstance(value, Coroutine)
+            waiting = Waiting(value, coroutine, None, completion, info, path, container, at)
+            if not coroutine:
+                waiting.on = asyncio.ensure_future(value)
+                self.waiting.append(waiting)
+                return None
+            try:
+                waiting.on = value.send(None)
+            except StopIteration as done:
+                return self.complete(completion, done.value, info, path, container, at)
+            self.suspend(waiting)
+            return None
+        if value is None:
+            if completion.non_null:
+                raise Abandon
+            return None
+        if isinstance(value, BaseException):
+            raise Abandon
+        if isinstance(completion, Leaf):
+            coerced = completion.type.coerce_output_value(value)
+            if coerced is None or coerced is Undefined:
+                raise Abandon
+            return coerced
+        if isinstance(completion, Object):
+            is_type_of = completion.plan.type.is_type_of
+            if is_type_of is not None and is_type_of(value, info) is not True:
+                raise Abandon  # False, or an awaitable answer
+            return self.object(completion.plan, value, path)
+        if not is_iterable(value) or hasattr(value, "__aiter__"):
+            raise Abandon
+        items: list[Any] = []
+        for index, item in enumerate(value):
+            items.append(None)
+            items[index] = self.complete(
+                completion.item, item, info, Path(path, index, None), items, index
+            )
+        return items
+
+
+async def _all_done(blockers: list[asyncio.Future[Any] | None]) -> None:
+    """Returns once every future is done, whatever its outcome, and the loop has
+    turned once if a blocker is None (a coroutine's bare yield).
+
+    Each pending future is awaited in turn: the request's task wakes once for each
+    that is not done yet when its turn comes, where `asyncio.gather` would take a
+    callback for every one and a list of their outcomes, which `settle` reads from
+    the futures instead. A future's error or cancellation is its own outcome; the
+    task's own cancellation is raised.
+    """
+    if any(b is None for b in blockers):
+        await asyncio.sleep(0)
+    for future in {id(b): b for b in blockers if b is not None}.values():
+        if future.done():
+            continue
+        try:
+            await future
+        except BaseException:
+            task = asyncio.current_task()
+            if not future.done() or (task is not None and task.cancelling()):
+                raise
+
+
+def _drop_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
