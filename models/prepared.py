@@ -213,9 +213,6 @@ def _compile_build(
 class _Part:
     """The columns of one model in a row: the statement's model or one it joined."""
 
-    model: type[Model]
-    #: (position in the row, attribute, how to convert, the conversion)
-    columns: tuple[tuple[int, str, int, Any], ...]
     #: Where a joined model goes: the path of the model it hangs on, and the attribute
     #: that keeps it there (`_entity` for `team.entity`).
     parent: tuple[Any, ...]
@@ -251,7 +248,7 @@ class _Part:
         pk_position = start + names.index(meta.db_pk_column)
         build = _compile_build(model, columns, custom_pk)
         slot = f"_{attribute}" if attribute else ""
-        return cls(model, columns, parent, slot, path, pk_position, build)
+        return cls(parent, slot, path, pk_position, build)
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
             lines.append(f"    result[{key}] = {call}")
             continue
         attribute, read, leaf, non_null = field.plain
-        if read is getattr and attribute.isidentifier() and not keyword.iskeyword(attribute):
+        if read is getattr and _is_name(attribute):
             lines.append(f"    value = source.{attribute}")
         else:
             namespace[f"read_{n}"] = read
@@ -115,18 +115,29 @@ def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
     return namespace["build"]  # type: ignore[no-any-return]
 
 
-def object_attribute(field: GraphQLField) -> str | None:
-    """The attribute a field without a resolver reads, if `source.<it>` reads it as
-    Strawberry would (its default resolver is `getattr`)."""
+def read_by_default(field: GraphQLField) -> StrawberryField | None:
+    """The field's definition when Strawberry resolves it by reading an attribute of its
+    object (no resolver, field extension, permission or argument); else None."""
     definition = field.extensions.get("strawberry-definition")
     if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
         return None
-    name = definition.python_name
-    if definition.default_resolver is not getattr or field.args:
+    if not getattr(field.resolve, "_is_default", False) or field.args:
         return None
-    if not getattr(field.resolve, "_is_default", False):
+    return definition
+
+
+def object_attribute(field: GraphQLField) -> str | None:
+    """The attribute a field without a resolver reads, if `source.<it>` reads it as
+    Strawberry would (its default resolver is `getattr`)."""
+    definition = read_by_default(field)
+    if definition is None or definition.default_resolver is not getattr:
         return None
-    return name if name.isidentifier() and not keyword.iskeyword(name) else None
+    return definition.python_name if _is_name(definition.python_name) else None
+
+
+def _is_name(attribute: str) -> bool:
+    """Whether `source.<attribute>` is valid Python that reads it."""
+    return attribute.isidentifier() and not keyword.iskeyword(attribute)
 
 
 def direct_call(schema: GraphQLSchema, field: GraphQLField) -> Callable[[Any, Any], Any] | None:

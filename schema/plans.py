@@ -47,7 +47,6 @@ from graphql.execution.collect_fields import (
     collect_fields,
     collect_subfields,
 )
-from strawberry.types.field import StrawberryField
 
 from schema.compiled import (
     BuildObject,
@@ -55,6 +54,7 @@ from schema.compiled import (
     compile_object,
     direct_call,
     object_attribute,
+    read_by_default,
 )
 
 #: How to read a plain field: attribute name, reader, leaf type, non-null.
@@ -68,10 +68,8 @@ def plain_field(field: GraphQLField) -> Plain | None:
     by reading the attribute; graphql-core still builds a resolve-info for it and
     completes its value in five calls. The settings page has about 250 of them.
     """
-    definition = field.extensions.get("strawberry-definition")
-    if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
-        return None
-    if not getattr(field.resolve, "_is_default", False) or field.args:
+    definition = read_by_default(field)
+    if definition is None:
         return None
     leaf, non_null = field.type, is_non_null_type(field.type)
     if isinstance(leaf, GraphQLNonNull):

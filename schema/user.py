@@ -102,14 +102,13 @@ class Profile:
 
 async def load_teams(info: Info, user_id: int) -> list[Team]:
     """A user's teams, by name."""
-    from schema.team import Team
+    from schema.team import UNKNOWN, Team
 
     memberships = await info.context.loaders.memberships_by_user_id.load(user_id)
     viewer = info.context.user
-    if viewer is not None and viewer.id == user_id:
-        # The viewer's own teams: each membership is what `Team.viewer_role` would look up.
-        return [Team.from_model(m.team, viewer_member=m) for m in memberships]
-    return [Team.from_model(m.team) for m in memberships]
+    # The viewer's own teams: each membership is what `Team.viewer_role` would look up.
+    own = viewer is not None and viewer.id == user_id
+    return [Team.from_model(m.team, viewer_member=m if own else UNKNOWN) for m in memberships]
 
 
 @strawberry.type(description="The signed-in account, with its settings.")

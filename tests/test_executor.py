@@ -337,13 +337,13 @@ def test_a_planned_query_leaves_loads_shielded_after_it(usual_runs):
     # task (another operation of a batch, a plan's fallback) has them again.
     schema = strawberry.Schema(query=GroupQuery, execution_context_class=EventExecutor)
 
-    async def run(document: str) -> bool:
-        context = {"sizes": ShieldedLoader(lambda keys: sizes(keys)), "ended": []}
-        await schema.execute(document, variable_values={"size": 2}, context_value=context)
-        return SHIELDED.get()
-
     async def sizes(keys: list[int]) -> list[int]:
         return [3 * key for key in keys]
+
+    async def run(document: str) -> bool:
+        context = {"sizes": ShieldedLoader(sizes), "ended": []}
+        await schema.execute(document, variable_values={"size": 2}, context_value=context)
+        return SHIELDED.get()
 
     assert asyncio.run(run("query Ok($size: Int!) { groups(size: $size) { members { name } } }"))
     assert asyncio.run(run("query Sizes($size: Int!) { groups(size: $size) { size } }"))
