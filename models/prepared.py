@@ -28,12 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, Literal, TypeVar
 
 from tortoise.fields.data import CharEnumFieldInstance, IntEnumFieldInstance
 from tortoise.models import Model
 from tortoise.queryset import QuerySet, ValuesListQuery
+from tortoise.timezone import get_default_timezone, get_use_tz
+
+from models.timestamps import Timestamp
 
 M = TypeVar("M", bound=Model)
 Q = TypeVar("Q", bound=QuerySet[Any] | ValuesListQuery[Literal[False]])
@@ -138,27 +142,28 @@ class PreparedValues(_Statement[ValuesListQuery[Literal[False]], tuple[Any, ...]
 # Building the models.
 
 #: How a column's value becomes the attribute's: as it is, through the field's
-#: Python type (when not None), or through the field's `to_python_value`.
-_AS_IS, _TYPED, _CONVERTED = 0, 1, 2
+#: Python type (when not None), through the field's `to_python_value`, or as the
+#: generated source of `_compile_build` converts an enum or a `Timestamp` inline.
+_AS_IS, _TYPED, _CONVERTED, _ENUM, _TIMESTAMP = range(5)
 
 
-def _enum_member(enum_type: type[Enum]) -> Callable[[Any], Any]:
-    """An enum column's conversion: Tortoise's `enum_type(value)`, by a dictionary."""
+def _enum_member(enum_type: type[Enum]) -> tuple[dict[Any, Enum], Callable[[Any], Any]]:
+    """An enum column's members by value, and Tortoise's conversion (`enum_type(value)`)
+    for a value that is none of them: None, or one it refuses as Tortoise does."""
     members = {member.value: member for member in enum_type}
 
     def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        member = members.get(value)
-        return member if member is not None else enum_type(value)  # raises as Tortoise does
+        return None if value is None else enum_type(value)
 
-    return convert
+    return members, convert
 
 
-def _conversion(field: Any) -> Callable[[Any], Any]:
+def _conversion(field: Any) -> tuple[int, Any]:
     if isinstance(field, CharEnumFieldInstance | IntEnumFieldInstance):
-        return _enum_member(field.enum_type)
-    return field.to_python_value  # type: ignore[no-any-return]
+        return _ENUM, _enum_member(field.enum_type)
+    if type(field).to_python_value is Timestamp.to_python_value:
+        return _TIMESTAMP, field.to_python_value
+    return _CONVERTED, field.to_python_value
 
 
 def _compile_build(
@@ -175,11 +180,25 @@ def _compile_build(
             instance = new(model)
             set(instance, "__dict__", {"_partial": False, ..., "id": row[0],
                 "name": None if (v1 := row[1]) is None else convert_1(v1),
-                "created_at": convert_2(row[2])})
+                "created_at": convert_2(v2) if type(v2 := row[2]) is not str
+                    or (p2 := parse(v2)).tzinfo is None or not use_tz()
+                    else p2.astimezone(zone())})
             return instance
+
+    An enum column's value is looked up among its members, and SQLite's ISO text of
+    a `Timestamp` parsed and put in Tortoise's zone, as `Timestamp.to_python_value`
+    does, without a call of ours for each (the page has 75 and 92 of them); any
+    other value of theirs goes to the field's own conversion.
     """
     # `object.__setattr__`: a model's own `__setattr__` would see "__dict__" as a field.
-    namespace: dict[str, Any] = {"new": model.__new__, "model": model, "set": object.__setattr__}
+    namespace: dict[str, Any] = {
+        "new": model.__new__,
+        "model": model,
+        "set": object.__setattr__,
+        "parse": datetime.fromisoformat,
+        "use_tz": get_use_tz,
+        "zone": get_default_timezone,
+    }
     items = [
         '"_partial": False',
         '"_saved_in_db": True',
@@ -189,16 +208,25 @@ def _compile_build(
     for n, (position, attr, how, convert) in enumerate(columns):
         if not attr.isidentifier():
             raise ValueError(f"unexpected attribute name {attr!r}")
+        value, v, parsed = f"row[{position}]", f"v{n}", f"p{n}"
         if how == _AS_IS:
-            items.append(f'"{attr}": row[{position}]')
+            items.append(f'"{attr}": {value}')
             continue
         namespace[f"convert_{n}"] = convert
         if how == _CONVERTED:
-            items.append(f'"{attr}": convert_{n}(row[{position}])')
+            source = f"convert_{n}({value})"
+        elif how == _TYPED:
+            source = f"None if ({v} := {value}) is None else convert_{n}({v})"
+        elif how == _ENUM:
+            namespace[f"members_{n}"], namespace[f"convert_{n}"] = convert
+            source = f"members_{n}[{v}] if ({v} := {value}) in members_{n} else convert_{n}({v})"
         else:
-            items.append(
-                f'"{attr}": None if (v{n} := row[{position}]) is None else convert_{n}(v{n})'
+            source = (
+                f"convert_{n}({v}) if type({v} := {value}) is not str"
+                f" or ({parsed} := parse({v})).tzinfo is None or not use_tz()"
+                f" else {parsed}.astimezone(zone())"
             )
+        items.append(f'"{attr}": {source}')
     source = (
         "def build(row):\n"
         "    instance = new(model)\n"
@@ -240,7 +268,7 @@ class _Part:
         for key, attr, f in meta.db_default_fields:
             how[key] = (attr, _TYPED, f.field_type)
         for key, attr, f in meta.db_complex_fields:
-            how[key] = (attr, _CONVERTED, _conversion(f))
+            how[key] = (attr, *_conversion(f))
         if sorted(names) != sorted(how):
             return None  # a partial row (`.only()`): left to Tortoise
         columns = tuple((start + n, *how[name]) for n, name in enumerate(names))

@@ -3,11 +3,12 @@
 An object's fields are read by one generated function instead of a loop over its
 field plans: a plain attribute of a String, ID or Boolean field is taken as it
 is when its Python type is exactly `str` or `bool` (its own serialization, as
-graphql-core would answer it), a null of a nullable field is itself, an enum
-member becomes its name by dictionary, and anything else goes through
-`coerce_leaf`, which is graphql-core's coercion. The settings page reads about
-250 such fields a request. An attribute holding an object goes to
-`Run.attribute`, a field with a resolver to `Run.field`.
+graphql-core would answer it), so is an `int` of an Int that fits it, a
+`datetime` of a DateTime becomes its ISO text, a null of a nullable field is
+itself, an enum member becomes its name by dictionary (`_serialized`), and
+anything else goes through `coerce_leaf`, which is graphql-core's coercion.
+The settings page reads about 250 such fields a request. An attribute holding
+an object goes to `Run.attribute`, a field with a resolver to `Run.field`.
 
 A Strawberry resolver that takes no arguments and has no field extension (a
 permission class is one) is called directly (`direct_call`): the same function
@@ -24,20 +25,25 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Callable
+from datetime import date, datetime, time
 from enum import Enum
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
     GraphQLBoolean,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLSchema,
     GraphQLString,
     Undefined,
 )
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
+from strawberry.schema.types.base_scalars import isoformat
 from strawberry.types.field import StrawberryField
 
 if TYPE_CHECKING:
@@ -70,12 +76,29 @@ def coerce_leaf(leaf: GraphQLLeafType, non_null: bool, value: Any) -> Any:
     return coerced
 
 
-def _enum_names(leaf: GraphQLLeafType) -> tuple[type[Enum], dict[Enum, str]] | None:
-    """A Strawberry enum's members and the names it serializes them to."""
-    if not isinstance(leaf, CustomGraphQLEnumType):
-        return None
-    enum: type[Enum] = leaf.wrapped_cls  # type: ignore[assignment]
-    return enum, {member: leaf.coerce_output_value(member) for member in enum}
+def _serialized(leaf: GraphQLLeafType) -> tuple[type, str, str, Any] | None:
+    """How a value of one exact Python type serializes as the leaf type would, when it
+    does so without a call: that type, the expression of its serialization (`{0}`
+    stands for the field's number), a further test, and a constant the expression
+    uses. A String, ID or Boolean of its exact type is itself; an enum member is
+    named by dictionary; an `int` is itself as an Int64 or Duration (serialized by
+    `int`) and as an Int that fits in 32 bits; a `datetime` is its ISO text as a
+    DateTime (serialized by its `isoformat`)."""
+    if leaf in _AS_IS:
+        return _AS_IS[leaf], "value", "", None
+    serialize = leaf.coerce_output_value
+    if isinstance(leaf, CustomGraphQLEnumType):
+        enum: type[Enum] = leaf.wrapped_cls  # type: ignore[assignment]
+        names = {member: serialize(member) for member in enum}
+        return enum, "constant_{0}[value]", "", names
+    if serialize is int:
+        return int, "value", "", None
+    if leaf is GraphQLInt:
+        return int, "value", f" and {GRAPHQL_MIN_INT} <= value <= {GRAPHQL_MAX_INT}", None
+    if serialize is isoformat:
+        kind = {"DateTime": datetime, "Date": date, "Time": time}.get(leaf.name)
+        return (kind, "value.isoformat()", "", None) if kind else None
+    return None
 
 
 def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
@@ -99,16 +122,17 @@ def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
             namespace[f"read_{n}"] = read
             lines.append(f"    value = read_{n}(source, {attribute!r})")
         namespace[f"coerce_{n}"] = partial(coerce_leaf, leaf, non_null)
-        as_is, enum = _AS_IS.get(leaf), _enum_names(leaf)
-        if as_is is not None:
-            namespace[f"as_is_{n}"] = as_is
-            none = "" if non_null else " or value is None"
-            value = f"value if type(value) is as_is_{n}{none} else coerce_{n}(value)"
-        elif enum is not None:
-            namespace[f"enum_{n}"], namespace[f"names_{n}"] = enum
-            value = f"names_{n}[value] if type(value) is enum_{n} else coerce_{n}(value)"
-        else:
+        fast = _serialized(leaf)
+        if fast is None:
             value = f"coerce_{n}(value)"
+        else:
+            kind, serialized, test, constant = fast
+            namespace[f"type_{n}"], namespace[f"constant_{n}"] = kind, constant
+            null = "" if non_null else "None if value is None else "
+            value = (
+                f"{serialized.format(n)} if type(value) is type_{n}{test} "
+                f"else {null}coerce_{n}(value)"
+            )
         lines.append(f"    result[{key}] = {value}")
     lines.append("    return result")
     exec(compile("\n".join(lines) + "\n", "<object plan>", "exec"), namespace)  # noqa: S102

@@ -95,6 +95,7 @@ class Leaf:
     type: GraphQLLeafType
     non_null: bool
     origin: None = None
+    paths: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,8 @@ class ListOf:
     item: Completion
     non_null: bool
     origin: None = None
+    #: Whether its items need paths (see `ObjectPlan.paths`).
+    paths: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,7 @@ class Object:
     #: The Python class of the type's objects, when an instance of exactly that
     #: class needs no check (not awaitable, its own type): see `Run.complete`.
     origin: type | None = None
+    paths: bool = False
 
 
 Completion = Leaf | ListOf | Object
@@ -141,6 +145,10 @@ class ObjectPlan:
     fields: tuple[FieldPlan, ...]
     #: The object's data from its source (`schema.compiled.compile_object`).
     build: BuildObject
+    #: Whether a resolver is called in it or below it: only a resolver's info
+    #: holds a path, so an object without one is built without paths (the 30
+    #: members of the settings page and their profiles).
+    paths: bool
 
 
 class NotPlannable(Exception):  # noqa: N818 - a verdict, not an error
@@ -191,7 +199,10 @@ class Planner:
                 )
             )
         planned = tuple(fields)
-        return ObjectPlan(type_, planned, compile_object(planned))
+        paths = any(
+            (f.plain is None and f.attribute is None) or f.completion.paths for f in planned
+        )
+        return ObjectPlan(type_, planned, compile_object(planned), paths)
 
     def _completion(
         self, type_: GraphQLOutputType, details: FieldDetailsList, variable_values: Any
@@ -200,7 +211,8 @@ class Planner:
         if isinstance(type_, GraphQLNonNull):
             type_ = type_.of_type
         if isinstance(type_, GraphQLList):
-            return ListOf(self._completion(type_.of_type, details, variable_values), non_null)
+            item = self._completion(type_.of_type, details, variable_values)
+            return ListOf(item, non_null, paths=item.paths)
         if is_leaf_type(type_):
             return Leaf(type_, non_null)
         if not isinstance(type_, GraphQLObjectType):
@@ -210,7 +222,8 @@ class Planner:
         )
         if defers:
             raise NotPlannable
-        return Object(self._object(type_, grouped, variable_values), non_null, _origin(type_))
+        plan = self._object(type_, grouped, variable_values)
+        return Object(plan, non_null, _origin(type_), plan.paths)
 
 
 def _origin(type_: GraphQLObjectType) -> type | None:

@@ -20,7 +20,7 @@ from graphql.pyutils import Path, is_iterable
 
 from resolvers.dataloader import SHIELDED
 from schema.compiled import Abandon
-from schema.plans import Completion, FieldPlan, Leaf, Object, ObjectPlan
+from schema.plans import Completion, FieldPlan, Leaf, ListOf, Object, ObjectPlan
 
 
 @dataclass(slots=True)
@@ -28,14 +28,15 @@ class Waiting:
     """A value that is not known yet, and where it goes once it is."""
 
     #: A resolver's coroutine, which the run drives, or another awaitable.
-    awaitable: Awaitable[Any]
+    awaitable: Coroutine[Any, Any, Any] | Awaitable[Any]
+    #: Whether `awaitable` is a coroutine.
     coroutine: bool
     #: What the coroutine waits for: a future, or None when it only yielded; for
     #: another awaitable, the future of its outcome.
     on: Any
     completion: Completion
     info: Any
-    path: Path
+    path: Path | None
     container: dict[str, Any] | list[Any]
     at: Any
 
@@ -109,8 +110,7 @@ class Run:
 
     def resume(self, waiting: Waiting) -> None:
         """Runs the coroutine on, now that what it waited for is done."""
-        coroutine = waiting.awaitable
-        assert isinstance(coroutine, Coroutine)  # noqa: S101 - checked by the caller
+        coroutine: Any = waiting.awaitable  # a coroutine: see `settle`
         try:
             waiting.on = coroutine.send(None)
         except StopIteration as done:
@@ -153,7 +153,13 @@ class Run:
         """An object attribute's value (read by the object's function), completed."""
         completion = field.completion
         if type(value) is completion.origin:
-            return completion.plan.build(self, value, Path(path, field.key, field.parent.name))
+            if completion.paths:
+                path = Path(path, field.key, field.parent.name)
+            return completion.plan.build(self, value, path)
+        if path is None:  # an object built without paths: the usual way would need one
+            if value is None and not completion.non_null:
+                return None
+            raise Abandon
         return self.field(field, source, path, result)  # anything else: the usual way
 
     def field(self, field: FieldPlan, source: Any, path: Path | None, result: Any) -> Any:
@@ -177,16 +183,23 @@ class Run:
         return self.complete(field.completion, value, info, field_path, result, field.key)
 
     def complete(
-        self, completion: Completion, value: Any, info: Any, path: Path, container: Any, at: Any
+        self,
+        completion: Completion,
+        value: Any,
+        info: Any,
+        path: Path | None,
+        container: Any,
+        at: Any,
     ) -> Any:
         """The value completed as its type says, or None for now if it must be awaited
         (it is then put at `container[at]` once known)."""
-        if type(value) is completion.origin:
+        kind = type(value)
+        if kind is completion.origin:
             # An instance of the object type's own class: neither awaitable, nor
             # None, nor an error, and of its type (Strawberry's `is_type_of`).
             return completion.plan.build(self, value, path)
-        if self.is_awaitable(value):
-            coroutine = type(value) is CoroutineType or isinstance(value, Coroutine)
+        if kind is CoroutineType or (kind not in _NEVER_AWAITABLE and self.is_awaitable(value)):
+            coroutine = kind is CoroutineType or isinstance(value, Coroutine)
             waiting = Waiting(value, coroutine, None, completion, info, path, container, at)
             if not coroutine:
                 waiting.on = asyncio.ensure_future(value)
@@ -214,15 +227,27 @@ class Run:
             if is_type_of is not None and is_type_of(value, info) is not True:
                 raise Abandon  # False, or an awaitable answer
             return self.object(completion.plan, value, path)
-        if not is_iterable(value) or hasattr(value, "__aiter__"):
+        if kind is not list and (not is_iterable(value) or hasattr(value, "__aiter__")):
             raise Abandon
+        return self.items(completion, value, info, path)
+
+    def items(self, completion: ListOf, value: Any, info: Any, path: Path | None) -> list[Any]:
         items: list[Any] = []
-        for index, item in enumerate(value):
-            items.append(None)
-            items[index] = self.complete(
-                completion.item, item, info, Path(path, index, None), items, index
-            )
+        item, paths = completion.item, completion.paths
+        # An object of its type's own class is built at once, as `complete` would.
+        origin, plan = (item.origin, item.plan) if isinstance(item, Object) else (None, None)
+        for index, element in enumerate(value):
+            element_path = Path(path, index, None) if paths else path
+            if plan is not None and type(element) is origin:
+                items.append(plan.build(self, element, element_path))
+            else:
+                items.append(None)
+                items[index] = self.complete(item, element, info, element_path, items, index)
         return items
+
+
+#: Types whose values are never awaitable: `complete` asks no further.
+_NEVER_AWAITABLE = frozenset({type(None), bool, int, float, str, list, tuple, dict})
 
 
 async def _all_done(blockers: list[asyncio.Future[Any] | None]) -> None:

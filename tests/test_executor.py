@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
@@ -47,6 +47,10 @@ class Name(str):
     """A str subclass: not its own serialization by type, though graphql-core takes it."""
 
 
+class Moment(datetime):
+    """A datetime subclass: not serialized by type, though graphql-core takes it."""
+
+
 class Broken:
     """What a resolver might hand over by mistake: nulls, wrong types, no attribute."""
 
@@ -73,6 +77,9 @@ THINGS: list[Thing | None] = [
     Broken(**{**GOOD, "count": True}, seen_at=WHEN),  # type: ignore[list-item]
     Broken(**{**GOOD, "color": Shade.RED}, seen_at=WHEN),  # type: ignore[list-item]
     Broken(**{**GOOD, "color": "red"}, seen_at=WHEN),  # type: ignore[list-item]
+    Broken(**{**GOOD, "count": 2**31}, seen_at=WHEN),  # type: ignore[list-item]
+    Broken(**GOOD, seen_at=Moment(2026, 11, 27, tzinfo=UTC)),  # type: ignore[list-item]
+    Broken(**GOOD, seen_at=date(2026, 11, 27)),  # type: ignore[list-item]
 ]
 
 
@@ -129,9 +136,37 @@ def test_plain_fields_answer_as_the_usual_way_errors_included(infos, monkeypatch
         "alias": "ada",
         "__typename": "Thing",
     }
-    assert len(direct["errors"]) == 9
+    assert len(direct["errors"]) == 10
     things = direct["data"]["things"]
     assert (things[8]["name"], things[10]["count"], things[12]["color"]) == ("bob", 1, "RED")
+    assert (things[14]["seenAt"], things[15]["seenAt"]) == (
+        "2026-11-27T00:00:00+00:00",
+        "2026-11-27",
+    )
+
+
+@strawberry.type
+class OneThing:
+    @strawberry.field
+    def thing(self, n: int) -> Thing | None:
+        return THINGS[n]
+
+
+@pytest.mark.parametrize("n", range(len(THINGS)))
+def test_a_plan_reads_each_value_as_graphql_core_does(n, usual_runs, monkeypatch):
+    # One thing a query: an error abandons the whole plan, so each value is its own case.
+    document = "query One($n: Int!) { thing(n: $n) { name nickname count color seenAt shout } }"
+    schema = strawberry.Schema(query=OneThing, execution_context_class=EventExecutor)
+
+    def answer() -> Any:
+        result = schema.execute_sync(document, variable_values={"n": n})
+        return result.data, [(e.message, e.path) for e in result.errors or ()]
+
+    planned = answer()
+    abandoned = bool(usual_runs)
+    without_plans(monkeypatch)
+    assert planned == answer()
+    assert abandoned == bool(planned[1])  # the plan took every value that is no error
 
 
 def test_plain_fields_get_no_resolve_info(infos, monkeypatch):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models.prepared import Prepared, PreparedValues
+from models.prepared import Prepared, PreparedValues, _Part
 from models.storage import StorageCategory, StorageCategoryCounter
 from models.team import Team, TeamMember, TeamRole
 from resolvers import loaders
@@ -127,6 +129,44 @@ async def test_rows_that_are_not_whole_models_are_left_to_tortoise(db):
     assert sorted(m.id for m in first) == sorted(m.id for m in again) == sorted(m.id for m in plain)
     assert all(m._partial for m in first + again)
     assert list(prepared.compiled.values()) == [None]
+
+
+WHEN = datetime(2026, 11, 27, 14, 25, 1, tzinfo=timezone(timedelta(hours=2)))
+
+
+@pytest.mark.parametrize(
+    ("role", "joined_at"),
+    [
+        ("ADMIN", "2026-11-27 14:25:01.123456+00:00"),
+        ("MEMBER", "2026-11-27T14:25:01+02:00"),
+        ("ADMIN", "2026-11-27 14:25:01"),  # naive text: Tortoise's own conversion
+        ("ADMIN", "2026-11-27T14:25:01.5Z"),
+        ("ADMIN", WHEN),  # as PostgreSQL's driver answers
+        ("ADMIN", None),
+        ("OWNER", "2026-11-27 14:25:01+00:00"),  # no such role: refused as Tortoise does
+    ],
+)
+async def test_a_built_model_converts_each_column_as_tortoise_does(db, role, joined_at):
+    columns = {"id": 1, "role": role, "team_id": 2, "joined_at": joined_at, "user_id": 3}
+    part = _Part.plan(TeamMember, list(columns), 0, (), None, (None,))
+    assert part is not None
+
+    def built() -> TeamMember:
+        return part.build(tuple(columns.values()))  # type: ignore[return-value]
+
+    def plain() -> TeamMember:
+        return TeamMember._init_from_db(**columns)
+
+    if role == "OWNER":
+        with pytest.raises(ValueError, match="OWNER"):
+            built()
+        with pytest.raises(ValueError, match="OWNER"):
+            plain()
+        return
+    ours, theirs = built(), plain()
+    assert row(ours) == row(theirs)
+    assert type(ours.role) is TeamRole
+    assert ours.joined_at is None or ours.joined_at.tzinfo == theirs.joined_at.tzinfo
 
 
 async def test_built_models_save_like_the_ones_tortoise_builds(db):
