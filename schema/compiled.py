@@ -109,8 +109,21 @@ def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
         key = repr(field.key)
         if field.plain is None:
             namespace[f"field_{n}"] = field
+            completion = field.completion
             if field.attribute is None:
                 call = f"run.field(field_{n}, source, path, result)"
+            elif completion.origin is not None and not completion.paths:
+                # An object of its type's own class, built at once as `Run.attribute`
+                # would build it (the settings page's 30 member profiles).
+                namespace[f"origin_{n}"], namespace[f"build_{n}"] = (
+                    completion.origin,
+                    completion.plan.build,
+                )
+                lines.append(f"    value = source.{field.attribute}")
+                call = (
+                    f"build_{n}(run, value, path) if type(value) is origin_{n} "
+                    f"else run.attribute(field_{n}, value, source, path, result)"
+                )
             else:
                 call = f"run.attribute(field_{n}, source.{field.attribute}, source, path, result)"
             lines.append(f"    result[{key}] = {call}")

@@ -260,7 +260,7 @@ async def _all_done(blockers: list[asyncio.Future[Any] | None]) -> None:
     the futures instead. A future's error or cancellation is its own outcome; the
     task's own cancellation is raised.
     """
-    if any(b is None for b in blockers):
+    if None in blockers:
         await asyncio.sleep(0)
     for future in {id(b): b for b in blockers if b is not None}.values():
         if future.done():
