@@ -27,9 +27,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, parse
+from graphql import DocumentNode, GraphQLError, parse, specified_rules
 from strawberry.extensions import SchemaExtension
 
+#: The rules Strawberry validates with before an extension adds its own.
+STRAWBERRY_RULES: tuple[Any, ...] = tuple(specified_rules)
 #: Distinct documents kept parsed and validated.
 DOCUMENTS = 256
 #: Persisted queries kept, and the characters they may hold between them.
@@ -85,6 +87,24 @@ class Documents:
         self.checked.move_to_end(key)
         while len(self.checked) > self.max_documents:
             self.checked.popitem(last=False)
+
+    def runnable(
+        self, query: str | None, extensions: dict[str, Any] | None, rules: tuple[Any, ...]
+    ) -> DocumentNode | None:
+        """The document a request runs, when it is known and valid under Strawberry's
+        rules and `rules`: sent as text, or by a known persisted-query hash alone. None
+        for anything `CheckedDocuments` has yet to check or register, or must refuse."""
+        if extensions:
+            if query is not None or extensions.keys() != {"persistedQuery"}:
+                return None  # a hash with its document: registered by the extension
+            try:
+                query = self.query_for(persisted_hash(extensions) or "")
+            except PersistedQueryError:
+                return None
+        if query is None:
+            return None
+        checked = self.get((query, STRAWBERRY_RULES + rules))
+        return checked.document if checked is not None and not checked.errors else None
 
     def query_for(self, sha256: str) -> str | None:
         found = self.persisted.get(sha256)

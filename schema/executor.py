@@ -26,12 +26,16 @@ from schema.runs import Run
 PLANS = 512
 
 
+class NotPlanned(Exception):  # noqa: N818 - a verdict, not an error
+    """A plan-only execution found no plan, or its plan did not answer."""
+
+
 class EventExecutor(StrawberryGraphQLCoreExecutionContext):
     """Every operation's executor.
 
     A query, or a subscription's event, runs by its plan (`schema.plans`) when it
     has one and the plan goes well; otherwise, and for mutations, graphql-core
-    executes it.
+    executes it, unless the executor is `plan_only`: it then raises `NotPlanned`.
     Plain fields executed by graphql-core are read and coerced directly too,
     without a resolve-info. Middleware (a schema extension with a `resolve` hook)
     turns both off.
@@ -50,9 +54,11 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
     the server's heap grew by 50 MB between two, and its arenas kept that size.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, plan_only: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.async_helpers = _helpers_of(self)
+        #: Raise `NotPlanned` where graphql-core would take over (see `schema.Schema`).
+        self.plan_only = plan_only
 
     #: Each field met, by identity (fields are not hashable): the field itself,
     #: which the entry keeps alive, and how to read it, or None when it is not plain.
@@ -105,6 +111,8 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         new_defer_usages: Sequence[DeferUsage],
     ) -> Any:
         def usual() -> Any:
+            if self.plan_only:
+                raise NotPlanned
             return super(EventExecutor, self).execute_collected_root_fields(
                 root_type, root_value, grouped_field_set, serially, new_defer_usages
             )
