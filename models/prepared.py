@@ -180,7 +180,8 @@ def _compile_build(
             instance = new(model)
             set(instance, "__dict__", {"_partial": False, ..., "id": row[0],
                 "name": None if (v1 := row[1]) is None else convert_1(v1),
-                "created_at": convert_2(v2) if type(v2 := row[2]) is not str
+                "created_at": None if (v2 := row[2]) is None
+                    else convert_2(v2) if type(v2) is not str
                     or (p2 := parse(v2)).tzinfo is None or not use_tz()
                     else p2.astimezone(zone())})
             return instance
@@ -222,7 +223,8 @@ def _compile_build(
             source = f"members_{n}[{v}] if ({v} := {value}) in members_{n} else convert_{n}({v})"
         else:
             source = (
-                f"convert_{n}({v}) if type({v} := {value}) is not str"
+                f"None if ({v} := {value}) is None"
+                f" else convert_{n}({v}) if type({v}) is not str"
                 f" or ({parsed} := parse({v})).tzinfo is None or not use_tz()"
                 f" else {parsed}.astimezone(zone())"
             )

@@ -121,7 +121,7 @@ def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
                 )
                 lines.append(f"    value = source.{field.attribute}")
                 call = (
-                    f"build_{n}(run, value, path) if type(value) is origin_{n} "
+                    f"build_{n}(run, value, None) if type(value) is origin_{n} "
                     f"else run.attribute(field_{n}, value, source, path, result)"
                 )
             else:

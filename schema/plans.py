@@ -137,6 +137,8 @@ class FieldPlan:
     attribute: str | None
     has_arguments: bool
     completion: Completion
+    #: What a resolve-info holds of the field: its name, nodes, type and parent.
+    info_head: tuple[str, list[FieldNode], GraphQLOutputType, GraphQLObjectType]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,8 @@ class ObjectPlan:
     build: BuildObject
     #: Whether a resolver is called in it or below it: only a resolver's info
     #: holds a path, so an object without one is built without paths (the 30
-    #: members of the settings page and their profiles).
+    #: members of the settings page and their profiles). A run's `path` is the
+    #: object's own path, or None for an object built without.
     paths: bool
 
 
@@ -183,19 +186,21 @@ class Planner:
             if field is None or any(d.fragment_variable_values for d in details):
                 raise NotPlannable  # __typename and other meta fields, fragment variables
             plain = None if node.arguments else self.plain_field(field)
+            nodes = [d.node for d in details]
             completion = self._completion(field.type, details, variable_values)
             fields.append(
                 FieldPlan(
                     key=key,
                     parent=type_,
                     field=field,
-                    nodes=[d.node for d in details],
+                    nodes=nodes,
                     plain=plain,
                     resolve=field.resolve or self.default_resolver,
                     direct=None if plain else direct_call(self.schema, field),
                     attribute=None if plain or node.arguments else object_attribute(field),
                     has_arguments=bool(field.args or node.arguments),
                     completion=completion,
+                    info_head=(node.name.value, nodes, field.type, type_),
                 )
             )
         planned = tuple(fields)

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from types import CoroutineType
 from typing import Any
 
@@ -64,6 +65,12 @@ class Run:
     hide_suggestions: bool
     is_awaitable: Callable[[Any], bool]
     waiting: list[Waiting] = dataclasses.field(default_factory=list)
+    #: How the run makes a resolve-info once it has seen the executor make one
+    #: (`first_info`): the info's class, made from a tuple, and the values every
+    #: info of the request shares (schema, operation, context ...), after the
+    #: field's own four and its path. None: the executor's way for each.
+    new_info: Callable[[tuple[Any, ...]], Any] | None = None
+    shared: tuple[Any, ...] = ()
 
     def start(self, plan: ObjectPlan, root: Any) -> dict[str, Any]:
         """The root object's data, complete once `finish` returns (if anything waits)."""
@@ -153,9 +160,9 @@ class Run:
         """An object attribute's value (read by the object's function), completed."""
         completion = field.completion
         if type(value) is completion.origin:
-            if completion.paths:
-                path = Path(path, field.key, field.parent.name)
-            return completion.plan.build(self, value, path)
+            if not completion.paths:
+                return completion.plan.build(self, value, None)
+            return completion.plan.build(self, value, _path((path, field.key, field.parent.name)))
         if path is None:  # an object built without paths: the usual way would need one
             if value is None and not completion.non_null:
                 return None
@@ -164,8 +171,11 @@ class Run:
 
     def field(self, field: FieldPlan, source: Any, path: Path | None, result: Any) -> Any:
         """A resolved field's value, completed, or None until `finish` puts it in `result`."""
-        field_path = Path(path, field.key, field.parent.name)
-        info = self.build_info(field.field, field.nodes, field.parent, field_path)
+        field_path = _path((path, field.key, field.parent.name))
+        if self.new_info is not None:
+            info = self.new_info((*field.info_head, field_path, *self.shared))
+        else:
+            info = self.first_info(field, field_path)
         if field.direct is not None:
             value = field.direct(source, info)
         else:
@@ -181,6 +191,17 @@ class Run:
             )
             value = field.resolve(source, info, **arguments)
         return self.complete(field.completion, value, info, field_path, result, field.key)
+
+    def first_info(self, field: FieldPlan, path: Path) -> Any:
+        """The executor's resolve-info for the field; if it holds the field's four
+        values and its path first, the rest of the run's infos are made alike."""
+        info = self.build_info(field.field, field.nodes, field.parent, path)
+        head = (*field.info_head, path)
+        if getattr(type(info), "_fields", ())[: len(_INFO_HEAD)] == _INFO_HEAD and (
+            info[: len(head)] == head
+        ):
+            self.new_info, self.shared = partial(tuple.__new__, type(info)), info[len(head) :]
+        return info
 
     def complete(
         self,
@@ -237,7 +258,7 @@ class Run:
         # An object of its type's own class is built at once, as `complete` would.
         origin, plan = (item.origin, item.plan) if isinstance(item, Object) else (None, None)
         for index, element in enumerate(value):
-            element_path = Path(path, index, None) if paths else path
+            element_path = _path((path, index, None)) if paths else None
             if plan is not None and type(element) is origin:
                 items.append(plan.build(self, element, element_path))
             else:
@@ -245,6 +266,12 @@ class Run:
                 items[index] = self.complete(item, element, info, element_path, items, index)
         return items
 
+
+#: A resolve-info's first fields, those of its field (`FieldPlan.info_head`) and path.
+_INFO_HEAD = ("field_name", "field_nodes", "return_type", "parent_type", "path")
+
+#: `Path(prev, key, typename)`, without the Python call of a named tuple's `__new__`.
+_path = partial(tuple.__new__, Path)
 
 #: Types whose values are never awaitable: `complete` asks no further.
 _NEVER_AWAITABLE = frozenset({type(None), bool, int, float, str, list, tuple, dict})

@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from resolvers.dataloader import SHIELDED
 from resolvers.dataloader import DataLoader as ShieldedLoader
-from schema import plans
+from schema import plans, runs
 from schema.executor import EventExecutor
 
 
@@ -103,8 +103,10 @@ def run() -> dict[str, Any]:
 
 @pytest.fixture
 def infos(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The fields graphql-core built a resolve-info for."""
+    """The fields a resolve-info was built for (by graphql-core, or by a plan's run,
+    which here asks the executor for each as it does for its first)."""
     built: list[str] = []
+    monkeypatch.setattr(runs, "_INFO_HEAD", ("none",))
     usual = EventExecutor.build_resolve_info
 
     def counted(self: EventExecutor, field_def: Any, nodes: Any, parent: Any, path: Any) -> Any:
@@ -179,7 +181,9 @@ def test_plain_fields_get_no_resolve_info(infos, monkeypatch):
     monkeypatch.setattr(EventExecutor, "_plans", {})
     monkeypatch.setattr(plans, "plain_field", lambda field: None)
     schema.execute_sync("{ things { nickname } }")
-    assert infos == ["things"] + ["things"] + ["nickname"] * len(THINGS)
+    # The plan reads `nickname` as an attribute of things built without paths, and
+    # gives way to graphql-core at the first thing of another class (`Broken`).
+    assert infos == ["things"] + ["things"] + ["things"] + ["nickname"] * len(THINGS)
 
 
 # Query plans against graphql-core, on a schema with the page's kinds of fields.
@@ -406,3 +410,53 @@ def test_a_cancelled_request_cancels_its_planned_run(usual_runs):
     asyncio.run(run())
     assert ended == [0, 1]  # both waiting resolvers closed, their `finally` run
     assert usual_runs == []
+
+
+@strawberry.type
+class Echo:
+    n: int
+
+    @strawberry.field
+    def seen(self, info: strawberry.Info) -> int:
+        info.context["seen"].append(info._raw_info)
+        return self.n
+
+
+@strawberry.type
+class EchoQuery:
+    @strawberry.field
+    def echoes(self, info: strawberry.Info, count: int) -> list[Echo]:
+        info.context["seen"].append(info._raw_info)
+        return [Echo(n=n) for n in range(count)]
+
+
+def test_a_run_makes_the_resolve_infos_the_executor_makes(monkeypatch):
+    schema = strawberry.Schema(query=EchoQuery, execution_context_class=EventExecutor)
+    document = "query Echoes($count: Int!) { echoes(count: $count) { n seen again: seen } }"
+    monkeypatch.setattr(EventExecutor, "_plans", {})
+
+    def infos() -> list[Any]:
+        context: dict[str, Any] = {"seen": []}
+        result = schema.execute_sync(document, {"count": 2}, context_value=context)
+        assert not result.errors
+        seen: list[Any] = context["seen"]
+        return seen
+
+    made = infos()
+    monkeypatch.setattr(runs, "_INFO_HEAD", ("none",))  # the executor's way for every one
+    asked = infos()
+
+    assert len(made) == len(asked) == 5
+    assert type(made[1]) is type(asked[1])
+    for ours, theirs in zip(made, asked, strict=True):
+        # Each execution has its own context and helpers; all else is the same.
+        assert ours.context is made[0].context and ours.async_helpers is made[0].async_helpers
+        same = {"context": None, "async_helpers": None}
+        assert ours._replace(**same) == theirs._replace(**same)
+    assert [info.path.as_list() for info in made] == [
+        ["echoes"],
+        ["echoes", 0, "seen"],
+        ["echoes", 0, "again"],
+        ["echoes", 1, "seen"],
+        ["echoes", 1, "again"],
+    ]
