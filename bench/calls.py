@@ -5,9 +5,9 @@
 The in-process requests of `bench.page_cpu` (SQLite), each side warmed up, then
 `BENCH_CALL_REQUESTS` (20) requests counted with `sys.setprofile`: every call
 of a Python function, and every resumption of a coroutine or generator. The
-count is the same from run to run, and tells where a request's instructions
-go (`bench.instructions` counts those): the functions called most, with how
-often a request. Not part of `make bench`.
+count moves by a few calls from run to run (the event loop's timing), and tells
+where a request's instructions go (`bench.instructions` counts those): the
+functions called most, with how often a request. Not part of `make bench`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from collections import Counter  # noqa: E402
 from types import FrameType  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench.floor import PATH, wrap  # noqa: E402
-from bench.page_cpu import call  # noqa: E402
+from bench.floor import wrap  # noqa: E402
+from bench.page_cpu import call, page_requests  # noqa: E402
 from bench.servers import bench_database, orm  # noqa: E402
-from bench.settings_page import PAGE_QUERY, graphql_body  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_CALL_REQUESTS", "20"))
 WARM_UP = 20
@@ -47,18 +46,9 @@ async def counted_calls() -> dict[str, Counter[Function]]:
         from app import create_app
 
         app = wrap(create_app(init_orm=False))
-        sides = {
-            "graphql": (
-                "POST",
-                "/graphql",
-                {"Content-Type": "application/json", "Authorization": bench.authorization},
-                graphql_body(PAGE_QUERY, persisted=False).encode(),
-            ),
-            "floor": ("GET", PATH, {"Authorization": bench.authorization}, b""),
-        }
-        for side, (method, path, headers, body) in sides.items():
+        for side, request in page_requests(bench.authorization).items():
             for _ in range(WARM_UP):
-                await call(app, method, path, headers, body)
+                await call(app, *request)
             seen: Counter[Function] = Counter()
 
             def profile(
@@ -71,7 +61,7 @@ async def counted_calls() -> dict[str, Counter[Function]]:
             sys.setprofile(profile)
             try:
                 for _ in range(REQUESTS):
-                    await call(app, method, path, headers, body)
+                    await call(app, *request)
             finally:
                 sys.setprofile(None)
             counts[side] = seen

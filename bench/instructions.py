@@ -26,10 +26,9 @@ import shutil  # noqa: E402
 import sys  # noqa: E402
 
 from bench.figures import Figure, render  # noqa: E402
-from bench.floor import PATH, wrap  # noqa: E402
-from bench.page_cpu import call  # noqa: E402
+from bench.floor import wrap  # noqa: E402
+from bench.page_cpu import call, page_requests  # noqa: E402
 from bench.servers import MEMBERS_EACH, TEAMS, bench_database, orm  # noqa: E402
-from bench.settings_page import PAGE_QUERY, graphql_body  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_INSTRUCTION_REQUESTS", "300"))
 WARM_UP = 50
@@ -42,16 +41,12 @@ async def requests_in_process(side: str, count: int) -> None:
         from app import create_app, tune_garbage_collector
 
         app = wrap(create_app(init_orm=False))
-        if side == "graphql":
-            headers = {"Content-Type": "application/json", "Authorization": bench.authorization}
-            method, path, body = "POST", "/graphql", graphql_body(PAGE_QUERY, persisted=False)
-        else:
-            headers, method, path, body = {"Authorization": bench.authorization}, "GET", PATH, ""
+        request = page_requests(bench.authorization)[side]
         for _ in range(WARM_UP):
-            await call(app, method, path, headers, body.encode())
+            await call(app, *request)
         tune_garbage_collector()
         for _ in range(count):
-            await call(app, method, path, headers, body.encode())
+            await call(app, *request)
 
 
 async def instructions(side: str, count: int, slots: asyncio.Semaphore) -> int:

@@ -66,6 +66,24 @@ async def call(app: ASGIApp, method: str, path: str, headers: dict[str, str], bo
     return b"".join(sent)
 
 
+#: One in-process request: method, path, headers and body.
+Request = tuple[str, str, dict[str, str], bytes]
+
+
+def page_requests(authorization: str) -> dict[str, Request]:
+    """The settings page as each side is asked for it: "graphql" (the document sent)
+    and "floor"."""
+    return {
+        "graphql": (
+            "POST",
+            "/graphql",
+            {"Content-Type": "application/json", "Authorization": authorization},
+            graphql_body(PAGE_QUERY, persisted=False).encode(),
+        ),
+        "floor": ("GET", PATH, {"Authorization": authorization}, b""),
+    }
+
+
 async def cpu_ms(request: Callable[[], Awaitable[bytes]]) -> float:
     started = time.process_time()
     for _ in range(REQUESTS):
@@ -78,14 +96,13 @@ async def page_cpu(kind: str) -> Figure:
         from app import create_app, tune_garbage_collector
 
         app = wrap(create_app(init_orm=False))
-        headers = {"Content-Type": "application/json", "Authorization": bench.authorization}
-        body = graphql_body(PAGE_QUERY, persisted=False).encode()
+        requests = page_requests(bench.authorization)
 
         async def graphql() -> bytes:
-            return await call(app, "POST", "/graphql", headers, body)
+            return await call(app, *requests["graphql"])
 
         async def floor() -> bytes:
-            return await call(app, "GET", PATH, {"Authorization": bench.authorization}, b"")
+            return await call(app, *requests["floor"])
 
         if json.loads(await graphql()) != json.loads(await floor()):
             raise AssertionError("the floor's JSON differs from the GraphQL answer")

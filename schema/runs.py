@@ -157,11 +157,12 @@ class Run:
     def attribute(
         self, field: FieldPlan, value: Any, source: Any, path: Path | None, result: Any
     ) -> Any:
-        """An object attribute's value (read by the object's function), completed."""
+        """An object attribute's value (read by the object's function), completed.
+
+        One of its type's own class whose plan needs no path never comes here: the
+        object's function builds it (`schema.compiled.compile_object`)."""
         completion = field.completion
         if type(value) is completion.origin:
-            if not completion.paths:
-                return completion.plan.build(self, value, None)
             return completion.plan.build(self, value, _path((path, field.key, field.parent.name)))
         if path is None:  # an object built without paths: the usual way would need one
             if value is None and not completion.non_null:
