@@ -92,6 +92,14 @@ async def test_bad_website_url_is_shown_beside_the_field_and_nothing_is_saved(si
     await expect(website).not_to_have_attribute("aria-invalid", "true")
 
 
+#: An image's natural width once it has loaded (0 if it fails): the new `src` may
+#: still be loading when the attribute is seen.
+LOADED_WIDTH = """img => img.complete ? img.naturalWidth : new Promise(done => {
+    img.addEventListener("load", () => done(img.naturalWidth), {once: true});
+    img.addEventListener("error", () => done(0), {once: true});
+})"""
+
+
 async def test_photo_is_previewed_uploaded_and_removed(site, page):
     token = site.token(unique("cy"))
     await sign_in(page, site, token)
@@ -109,7 +117,7 @@ async def test_photo_is_previewed_uploaded_and_removed(site, page):
     photo_url = (await site.data(token, "{ viewer { photoUrl } }"))["viewer"]["photoUrl"]
     assert photo_url.startswith(f"{site.url}/media/")
     await expect(preview).to_have_attribute("src", photo_url)
-    assert await preview.evaluate("img => img.complete && img.naturalWidth") == 64
+    assert await preview.evaluate(LOADED_WIDTH) == 64
     await expect(page.locator("#who-photo")).to_have_attribute("src", photo_url)
     await screenshot(page, "profile", "profile-photo")
 
