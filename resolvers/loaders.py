@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from functools import cached_property, partial
+from functools import cached_property
 from operator import attrgetter
 from typing import TypeVar
 
@@ -83,13 +83,6 @@ async def _api_keys_by_user_id(user_ids: list[int]) -> list[list[ApiKey]]:
 async def _memberships_by_user_id(user_ids: list[int]) -> list[list[TeamMember]]:
     memberships = await MEMBERSHIPS(user_ids)
     return many_per_key(user_ids, memberships, attrgetter("user_id"))
-
-
-async def _team_entities_by_user_id(
-    memberships: DataLoader[int, list[TeamMember]], user_ids: list[int]
-) -> list[list[Entity]]:
-    groups = await memberships.load_many(user_ids)
-    return [[m.team.entity for m in group] for group in groups]
 
 
 async def _members_by_team_id(team_ids: list[int]) -> list[list[TeamMember]]:
@@ -179,11 +172,6 @@ class Loaders:
     def memberships_by_user_id(self) -> DataLoader[int, list[TeamMember]]:
         """A user's memberships with their teams and team entities, by team name."""
         return DataLoader(_memberships_by_user_id)
-
-    @cached_property
-    def team_entities_by_user_id(self) -> DataLoader[int, list[Entity]]:
-        """The team entities a user belongs to, by name (from its memberships)."""
-        return DataLoader(partial(_team_entities_by_user_id, self.memberships_by_user_id))
 
     @cached_property
     def members_by_team_id(self) -> DataLoader[int, list[TeamMember]]:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable
+from functools import cached_property
 from typing import Any
 
 import strawberry
 from graphql import DocumentNode, GraphQLError, get_operation_ast
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import OperationType as GraphQLOperationType
-from graphql import execute as graphql_execute
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -32,9 +30,10 @@ from schema.beta import BetaFeature, SetBetaFeaturePayload
 from schema.common import SuccessPayload, mutation
 from schema.connect import StartConnectPayload
 from schema.documents import DOCUMENT_STORE, CheckedDocuments
-from schema.executor import EventExecutor, NotPlanned
+from schema.executor import EventExecutor
 from schema.extensions import PublicErrors, drop_tracebacks, log_internal
 from schema.github import ConnectGithubPayload
+from schema.known import KnownQueries
 from schema.scalars import SCALARS
 from schema.storage import StorageUsagePayload
 from schema.team import CreateTeamPayload, Organization, Team, TeamPayload
@@ -150,12 +149,26 @@ class Schema(strawberry.Schema):
     its 10.6 M instructions. A query whose document is known and valid
     (`Documents.runnable`) and whose plan answers it without an error needs none
     of them: the document is checked, there is no error to mask or log, and no
-    extension adds results. Such a query runs plan-only (`EventExecutor`); any
-    other operation, and a query its plan does not answer, runs the usual way,
-    which reports errors as always (the loads made so far are kept in the
-    request's loaders). The shortcut holds only while the schema's extensions
-    are the ones here.
+    extension adds results. Such a query runs by its plan alone, without an
+    executor (`schema.known`); any other operation, and a query its plan does not
+    answer, runs the usual way, which reports errors as always (the loads made so
+    far are kept in the request's loaders). The shortcut holds only while the
+    schema's extensions are the ones here.
     """
+
+    @cached_property
+    def known(self) -> KnownQueries:
+        return KnownQueries(self._schema)
+
+    def known_document(
+        self,
+        query: str | None,
+        operation_name: str | None,
+        extensions: dict[str, Any] | None,
+    ) -> DocumentNode | None:
+        """The document of a known, valid query that the known way may run (over
+        HTTP POST, which allows every operation type)."""
+        return self._known_query(query, operation_name, None, extensions)
 
     async def execute(
         self,
@@ -171,25 +184,16 @@ class Schema(strawberry.Schema):
             query, operation_name, allowed_operation_types, operation_extensions
         )
         if document is not None:
-            try:
-                outcome = graphql_execute(
-                    self._schema,
-                    document,
-                    root_value=root_value,
-                    context_value=context_value,
-                    variable_values=variable_values,
-                    operation_name=operation_name,
-                    is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type] # as Strawberry passes it
-                    executor_class=EventExecutor,
-                    operation_extensions=operation_extensions,
-                    plan_only=True,
-                )
-                result = outcome if isinstance(outcome, GraphQLExecutionResult) else await outcome
-            except NotPlanned:
-                pass
-            else:
-                if not result.errors:  # variables it could not coerce: reported below
-                    return ExecutionResult(data=result.data, errors=None)
+            data = await self.known.run(
+                document,
+                operation_name,
+                variable_values,
+                context_value,
+                root_value,
+                operation_extensions,
+            )
+            if data is not None:
+                return ExecutionResult(data=data, errors=None)
         return await super().execute(
             query,
             variable_values,

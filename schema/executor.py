@@ -10,11 +10,17 @@ from typing import Any
 from graphql import (
     GraphQLObjectType,
     GraphQLResolveInfoHelpers,
+    GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
 )
 from graphql.execution import Executor
-from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import (
+    DeferUsage,
+    FieldDetailsList,
+    FragmentDetails,
+    GroupedFieldSet,
+)
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -26,16 +32,12 @@ from schema.runs import Run
 PLANS = 512
 
 
-class NotPlanned(Exception):  # noqa: N818 - a verdict, not an error
-    """A plan-only execution found no plan, or its plan did not answer."""
-
-
 class EventExecutor(StrawberryGraphQLCoreExecutionContext):
     """Every operation's executor.
 
     A query, or a subscription's event, runs by its plan (`schema.plans`) when it
     has one and the plan goes well; otherwise, and for mutations, graphql-core
-    executes it, unless the executor is `plan_only`: it then raises `NotPlanned`.
+    executes it.
     Plain fields executed by graphql-core are read and coerced directly too,
     without a resolve-info. Middleware (a schema extension with a `resolve` hook)
     turns both off.
@@ -54,11 +56,9 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
     the server's heap grew by 50 MB between two, and its arenas kept that size.
     """
 
-    def __init__(self, *args: Any, plan_only: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.async_helpers = _helpers_of(self)
-        #: Raise `NotPlanned` where graphql-core would take over (see `schema.Schema`).
-        self.plan_only = plan_only
 
     #: Each field met, by identity (fields are not hashable): the field itself,
     #: which the entry keeps alive, and how to read it, or None when it is not plain.
@@ -76,30 +76,48 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         middleware = self.middleware_manager
         return not (middleware and middleware.middlewares)
 
-    def _plain_field(self, field: Any) -> plans.Plain | None:
-        known = self._plain.get(id(field))
+    @classmethod
+    def _plain_field(cls, field: Any) -> plans.Plain | None:
+        known = cls._plain.get(id(field))
         if known is None or known[0] is not field:
-            known = self._plain[id(field)] = (field, plans.plain_field(field))
+            known = cls._plain[id(field)] = (field, plans.plain_field(field))
         return known[1]
 
     def _plan(self, root_type: GraphQLObjectType) -> ObjectPlan | None:
-        operation = self.operation
-        known = self._plans.get(id(operation))
+        return self.plan_of(
+            self.schema,
+            self.fragments,
+            self.operation,
+            root_type,
+            self.variable_values,
+            self.field_resolver,
+        )
+
+    @classmethod
+    def plan_of(
+        cls,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDetails],
+        operation: OperationDefinitionNode,
+        root_type: GraphQLObjectType,
+        variable_values: Any,
+        field_resolver: Any,
+    ) -> ObjectPlan | None:
+        """The operation's plan, made once (None: graphql-core executes it)."""
+        known = cls._plans.get(id(operation))
         if known is not None and known[0] is operation:
             return known[1]
         plan = None
-        fragments = [f.definition for f in self.fragments.values()]
-        if not any(plans.has_directives(node) for node in (operation, *fragments)):
-            planner = Planner(
-                self.schema, self.fragments, operation, self._plain_field, self.field_resolver
-            )
+        definitions = [f.definition for f in fragments.values()]
+        if not any(plans.has_directives(node) for node in (operation, *definitions)):
+            planner = Planner(schema, fragments, operation, cls._plain_field, field_resolver)
             try:
-                plan = planner.root(root_type, self.variable_values)
+                plan = planner.root(root_type, variable_values)
             except NotPlannable:
                 plan = None
-        if len(self._plans) >= PLANS:
-            self._plans.clear()
-        self._plans[id(operation)] = (operation, plan)
+        if len(cls._plans) >= PLANS:
+            cls._plans.clear()
+        cls._plans[id(operation)] = (operation, plan)
         return plan
 
     def execute_collected_root_fields(
@@ -111,8 +129,6 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         new_defer_usages: Sequence[DeferUsage],
     ) -> Any:
         def usual() -> Any:
-            if self.plan_only:
-                raise NotPlanned
             return super(EventExecutor, self).execute_collected_root_fields(
                 root_type, root_value, grouped_field_set, serially, new_defer_usages
             )
@@ -168,7 +184,7 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         )
 
 
-def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+def gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
     return gather_with_cancel(*values)
 
 
@@ -181,4 +197,4 @@ def _helpers_of(executor: Executor[Any]) -> GraphQLResolveInfoHelpers:
         if executor is not None:  # it lives as long as its execution runs
             executor.track_async_work(values)
 
-    return GraphQLResolveInfoHelpers(gather=_gather, track=track)
+    return GraphQLResolveInfoHelpers(gather=gather, track=track)

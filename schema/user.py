@@ -154,7 +154,8 @@ class User:
     )
     async def available_entities(self, info: Info) -> list[Entity]:
         own = await info.context.loaders.entity_by_id.load(self.model.entity_id)
-        teams = await info.context.loaders.team_entities_by_user_id.load(self.model.id)
+        memberships = await info.context.loaders.memberships_by_user_id.load(self.model.id)
+        teams = [m.team.entity for m in memberships]
         return [Entity.from_model(e) for e in ([own] if own else []) + teams]
 
     @strawberry.field

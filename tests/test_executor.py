@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import parse
 from strawberry.dataloader import DataLoader
 
 from resolvers.dataloader import SHIELDED
 from resolvers.dataloader import DataLoader as ShieldedLoader
 from schema import plans, runs
 from schema.executor import EventExecutor
+from schema.known import KnownQueries
 
 
 @strawberry.enum
@@ -460,3 +462,38 @@ def test_a_run_makes_the_resolve_infos_the_executor_makes(monkeypatch):
         ["echoes", 1, "seen"],
         ["echoes", 1, "again"],
     ]
+
+
+def test_the_known_way_makes_the_resolve_infos_the_executor_makes():
+    schema = strawberry.Schema(query=EchoQuery, execution_context_class=EventExecutor)
+    text = "query Echoes($count: Int!) { echoes(count: $count) { n seen again: seen } }"
+    usual_context: dict[str, Any] = {"seen": []}
+    usual = schema.execute_sync(text, {"count": 2}, context_value=usual_context)
+    known_context: dict[str, Any] = {"seen": []}
+    known = KnownQueries(schema._schema)
+
+    data = asyncio.run(known.run(parse(text), None, {"count": 2}, known_context, None))
+
+    assert not usual.errors and data == usual.data
+    made, asked = known_context["seen"], usual_context["seen"]
+    assert len(made) == len(asked) == 5
+    for ours, theirs in zip(made, asked, strict=True):
+        assert type(ours) is type(theirs)
+        assert ours.context is known_context and ours.async_helpers is made[0].async_helpers
+        same = {"context": None, "async_helpers": None}
+        assert ours._replace(**same) == theirs._replace(**same)
+
+
+def test_the_known_way_gives_way_where_the_plan_does_not_answer():
+    schema = strawberry.Schema(query=EchoQuery, execution_context_class=EventExecutor)
+    known = KnownQueries(schema._schema)
+    document = parse("query Echoes($count: Int!) { echoes(count: $count) { n } }")
+
+    def run(variables: dict[str, Any]) -> Any:
+        return asyncio.run(known.run(document, None, variables, {"seen": []}, None))
+
+    assert run({"count": 1}) == {"echoes": [{"n": 0}]}
+    assert run({"count": "one"}) is None  # variables that do not coerce
+    assert run({}) is None  # a required variable missing
+    assert asyncio.run(known.run(parse("{ __typename }"), None, None, {}, None)) is None  # no plan
+    assert asyncio.run(known.run(document, "Other", None, {}, None)) is None  # no such operation

@@ -4,12 +4,14 @@ answers what the usual way answers; everything else still goes the usual way."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from app import GraphQLApp
 from schema.documents import DOCUMENT_STORE, CheckedDocuments
 from tests.helpers import sign_up
 
@@ -108,3 +110,60 @@ async def test_the_named_operation_of_a_known_document_runs(api, hooked):
     assert organizations == (200, {"data": {"organizations": []}})
     assert unnamed[0] == unnamed[1]  # no operation named: whatever the usual way makes of it
     assert hooked == [document, document, document]
+
+
+@pytest.fixture
+def viewed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The requests Strawberry's view answered (`GraphQLApp.run`), by method."""
+    requests: list[str] = []
+    usual = GraphQLApp.run
+
+    async def counted(self: GraphQLApp, request: Any, *args: Any) -> Any:
+        requests.append(request.scope.get("method", "WEBSOCKET"))
+        return await usual(self, request, *args)
+
+    monkeypatch.setattr(GraphQLApp, "run", counted)
+    return requests
+
+
+async def raw_post(
+    api: Any, authorization: str, body: bytes, content_type: str = "application/json"
+) -> tuple[int, str, bytes]:
+    headers = {"Authorization": authorization, "Content-Type": content_type}
+    async with api.http.post(api.url, data=body, headers=headers) as response:
+        return response.status, response.headers["Content-Type"], await response.read()
+
+
+async def test_a_known_query_posted_as_json_skips_the_view_and_answers_the_same(api, viewed):
+    ada = await sign_up("ada")
+    body = json.dumps({"query": VIEWER, "variables": None, "operationName": "Viewer"}).encode()
+
+    first = await raw_post(api, ada.authorization, body)
+    again = await raw_post(api, ada.authorization, body)
+    with_charset = await raw_post(api, ada.authorization, body, "application/json; charset=utf-8")
+
+    assert first == again == with_charset
+    assert first[:2] == (200, "application/json")
+    assert json.loads(first[2]) == {"data": {"viewer": {"username": "ada", "teams": []}}}
+    assert viewed == ["POST"]  # the first, which checked the document
+
+
+async def test_what_the_short_way_does_not_take_the_view_answers(api, viewed):
+    ada = await sign_up("ada")
+    known = json.dumps({"query": VIEWER}).encode()
+    await raw_post(api, ada.authorization, known)
+    viewed.clear()
+
+    cases = [
+        (known, "text/plain"),  # not JSON by its content type
+        (b"{", "application/json"),  # not JSON
+        (b'"a string"', "application/json"),  # not an object
+        (b"[" + known + b"]", "application/json"),  # a batch
+        (json.dumps({"query": VIEWER, "variables": [1]}).encode(), "application/json"),
+        (json.dumps({"query": VIEWER, "operationName": 7}).encode(), "application/json"),
+        (json.dumps({"query": VIEWER, "extensions": "x"}).encode(), "application/json"),
+    ]
+    answers = [await raw_post(api, ada.authorization, b, t) for b, t in cases]
+
+    assert viewed == ["POST"] * len(cases)
+    assert [status for status, _, _ in answers] == [400] * len(cases)
