@@ -95,7 +95,7 @@ class Page:
             if team_ids:
                 sql = MEMBERS_SQL.format(marks=",".join("?" * len(team_ids)))
                 for row in await self.db.rows(sql, team_ids):
-                    by_team[row["team_id"]].append(row)
+                    by_team[row[0]].append(row)
             return by_team
 
         return self.once("members", read)
@@ -168,10 +168,23 @@ _USER_COLUMNS = (
     "photo_bytes",
 )
 
+_MEMBER_PROFILE_COLUMNS = (
+    "username",
+    "name",
+    "institution",
+    "bio",
+    "location",
+    "website_url",
+    "photo_file",
+    "hide_teams_from_public",
+)
+
 MEMBERS_SQL = (
-    'SELECT "team_member"."id","team_member"."role","team_member"."team_id",'  # noqa: S608 - fixed text
-    '"team_member"."joined_at","team_member"."user_id",'
-    + ",".join(f'"team_member__user"."{c}" "team_member__user.{c}"' for c in _USER_COLUMNS)
+    'SELECT "team_member"."team_id" "0","team_member"."role" "1",'  # noqa: S608 - fixed text
+    '"team_member"."joined_at" "2","team_member"."user_id" "3",'
+    + ",".join(
+        f'"team_member__user"."{c}" "{n}"' for n, c in enumerate(_MEMBER_PROFILE_COLUMNS, start=4)
+    )
     + ' FROM "team_member" '
     'LEFT OUTER JOIN "user" "team_member__user" '
     'ON "team_member__user"."id"="team_member"."user_id" '

@@ -75,13 +75,9 @@ async def teams(page: Page) -> Json:
                 "viewerRole": m["role"],
                 "members": [
                     {
-                        "profile": {
-                            "username": t["team_member__user.username"],
-                            "name": t["team_member__user.name"],
-                            "photoUrl": photo_url(t["team_member__user.photo_file"]),
-                        },
-                        "role": t["role"],
-                        "joinedAt": as_time(t["joined_at"]),
+                        "profile": {"username": t[4], "name": t[5], "photoUrl": photo_url(t[10])},
+                        "role": t[1],
+                        "joinedAt": as_time(t[2]),
                     }
                     for t in team_members
                 ],

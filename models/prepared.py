@@ -52,15 +52,19 @@ class _Compiled:
     tail: list[Any]
     #: How to turn the statement's rows into models, learnt from its first row.
     rows: _Rows | None = field(default=None, compare=False)
-    #: A values_list query's columns, with the conversion of each.
-    columns: list[tuple[str, Callable[[Any], Any]]] = field(default_factory=list)
+    #: A values_list query's row builder (`_compile_values`).
+    values: Callable[[Any], tuple[Any, ...]] | None = None
 
 
 class _Statement(Generic[Q, R]):
     """A builder's statement, compiled once for each dialect and key count."""
 
-    def __init__(self, build: Callable[[list[Any]], Q]) -> None:
+    def __init__(
+        self, build: Callable[[list[Any]], Q], into: type[tuple[Any, ...]] = tuple
+    ) -> None:
         self.build = build
+        #: The class of a values_list query's rows: a named tuple of its columns, or tuple.
+        self.into = into
         self.compiled: dict[tuple[str, int], _Compiled | None] = {}
         #: The builder's model, once known: it chooses the connection (the
         #: transaction's, inside one) without building the query again.
@@ -76,7 +80,7 @@ class _Statement(Generic[Q, R]):
         shape = (db.capabilities.dialect, len(params))
         if shape not in self.compiled:
             query = query if query is not None else self.build(params)
-            self.compiled[shape] = self._compile(query, params, db)
+            self.compiled[shape] = self._compile(query, params, db, self.into)
         compiled = self.compiled[shape]
         if compiled is None:
             # A query whose parameters are not exactly its keys runs as usual.
@@ -97,7 +101,9 @@ class _Statement(Generic[Q, R]):
         raise NotImplementedError
 
     @staticmethod
-    def _compile(query: Q, params: list[Any], db: Any) -> _Compiled | None:
+    def _compile(
+        query: Q, params: list[Any], db: Any, into: type[tuple[Any, ...]]
+    ) -> _Compiled | None:
         if getattr(query, "_prefetch_map", None) or query._annotations or query._single:
             return None
         query._db = db
@@ -106,11 +112,8 @@ class _Statement(Generic[Q, R]):
         if values[: len(params)] != params:
             return None
         if isinstance(query, ValuesListQuery):
-            columns = [
-                (key, query.resolve_to_python_value(query.model, name))
-                for key, name in query.fields.items()
-            ]
-            return _Compiled(sql, [], values[len(params) :], columns=columns)
+            build = _compile_values(query, into)
+            return _Compiled(sql, [], values[len(params) :], values=build)
         return _Compiled(sql, list(query._select_related_idx), values[len(params) :])
 
 
@@ -130,13 +133,16 @@ class Prepared(_Statement[QuerySet[M], M]):
 
 class PreparedValues(_Statement[ValuesListQuery[Literal[False]], tuple[Any, ...]]):
     """`await PreparedValues(lambda keys: ....values_list("a", "b"))(keys)`: its tuples,
-    each value converted as `values_list` converts it."""
+    each value converted as `values_list` converts it; with `into`, a named tuple
+    class of as many fields, rows of that class (the settings page's member list:
+    the columns it shows, without a `TeamMember` and a `User` built for each)."""
 
     def _rows(
         self, model: type[Model], compiled: _Compiled, found: Sequence[Any]
     ) -> list[tuple[Any, ...]]:
-        columns = compiled.columns
-        return [tuple(convert(row[key]) for key, convert in columns) for row in found]
+        build = compiled.values
+        assert build is not None  # noqa: S101 - a values_list query's is always made
+        return [build(row) for row in found]
 
 
 # Building the models.
@@ -209,26 +215,7 @@ def _compile_build(
     for n, (position, attr, how, convert) in enumerate(columns):
         if not attr.isidentifier():
             raise ValueError(f"unexpected attribute name {attr!r}")
-        value, v, parsed = f"row[{position}]", f"v{n}", f"p{n}"
-        if how == _AS_IS:
-            items.append(f'"{attr}": {value}')
-            continue
-        namespace[f"convert_{n}"] = convert
-        if how == _CONVERTED:
-            source = f"convert_{n}({value})"
-        elif how == _TYPED:
-            source = f"None if ({v} := {value}) is None else convert_{n}({v})"
-        elif how == _ENUM:
-            namespace[f"members_{n}"], namespace[f"convert_{n}"] = convert
-            source = f"members_{n}[{v}] if ({v} := {value}) in members_{n} else convert_{n}({v})"
-        else:
-            source = (
-                f"None if ({v} := {value}) is None"
-                f" else convert_{n}({v}) if type({v}) is not str"
-                f" or ({parsed} := parse({v})).tzinfo is None or not use_tz()"
-                f" else {parsed}.astimezone(zone())"
-            )
-        items.append(f'"{attr}": {source}')
+        items.append(f'"{attr}": {_column_source(n, position, how, convert, namespace)}')
     source = (
         "def build(row):\n"
         "    instance = new(model)\n"
@@ -236,6 +223,76 @@ def _compile_build(
         "    return instance\n"
     )
     exec(compile(source, f"<build {model.__name__}>", "exec"), namespace)  # noqa: S102
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
+def _column_source(n: int, position: int, how: int, convert: Any, namespace: dict[str, Any]) -> str:
+    """The expression of column `n`'s value (at `row[position]`), converted as `how`
+    says; what it calls is put in `namespace`."""
+    value, v, parsed = f"row[{position}]", f"v{n}", f"p{n}"
+    if how == _AS_IS:
+        return value
+    namespace[f"convert_{n}"] = convert
+    if how == _CONVERTED:
+        return f"convert_{n}({value})"
+    if how == _TYPED:
+        return f"None if ({v} := {value}) is None else convert_{n}({v})"
+    if how == _ENUM:
+        namespace[f"members_{n}"], namespace[f"convert_{n}"] = convert
+        return f"members_{n}[{v}] if ({v} := {value}) in members_{n} else convert_{n}({v})"
+    return (
+        f"None if ({v} := {value}) is None"
+        f" else convert_{n}({v}) if type({v}) is not str"
+        f" or ({parsed} := parse({v})).tzinfo is None or not use_tz()"
+        f" else {parsed}.astimezone(zone())"
+    )
+
+
+def _value_conversion(
+    query: ValuesListQuery[Any], model: type[Model], name: str
+) -> tuple[int, Any]:
+    """How `values_list` converts the column of `name` (`user__username` reaches
+    through a relation), as its `resolve_to_python_value` decides, classed as
+    `_conversion` classes a model's columns."""
+    meta = model._meta
+    if name not in meta.fetch_fields:
+        for group, how in ((meta.db_native_fields, _AS_IS), (meta.db_default_fields, _TYPED)):
+            for _, attr, found in group:
+                if attr == name:
+                    return (how, None) if how == _AS_IS else (how, found.field_type)
+        for _, attr, found in meta.db_complex_fields:
+            if attr == name:
+                return _conversion(found)
+        related, _, rest = name.partition("__")
+        if rest and related in meta.fetch_fields:
+            relation: Any = meta.fields_map[related]
+            return _value_conversion(query, relation.related_model, rest)
+    return _CONVERTED, query.resolve_to_python_value(model, name)
+
+
+def _compile_values(
+    query: ValuesListQuery[Any], into: type[tuple[Any, ...]]
+) -> Callable[[Any], tuple[Any, ...]]:
+    """A function that makes a `values_list` row of `into` (a tuple, or a named tuple
+    of as many fields) from a row of its statement, each value converted inline
+    where `_compile_build` would convert it inline, else by `values_list`'s own
+    conversion."""
+    names = list(query.fields.values())
+    if into is not tuple and len(getattr(into, "_fields", ())) != len(names):
+        raise ValueError(f"{into.__name__} has not {len(names)} fields")
+    namespace: dict[str, Any] = {
+        "new": tuple.__new__,
+        "into": into,
+        "parse": datetime.fromisoformat,
+        "use_tz": get_use_tz,
+        "zone": get_default_timezone,
+    }
+    values = [
+        _column_source(n, n, *_value_conversion(query, query.model, name), namespace)
+        for n, name in enumerate(names)
+    ]
+    source = f"def build(row):\n    return new(into, ({''.join(v + ', ' for v in values)}))\n"
+    exec(compile(source, f"<values {query.model.__name__}>", "exec"), namespace)  # noqa: S102
     return namespace["build"]  # type: ignore[no-any-return]
 
 

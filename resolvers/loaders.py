@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from datetime import datetime
 from functools import cached_property
 from operator import attrgetter
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType, AlertSubscription
 from models.api_key import ApiKey
 from models.beta import BetaFeature, UserBetaFeature
 from models.entity import Entity
 from models.integration import GithubIntegration, SlackIntegration
-from models.prepared import Prepared
+from models.prepared import Prepared, PreparedValues
 from models.storage import StorageProjectCounter
-from models.team import Organization, TeamMember
+from models.team import Organization, TeamMember, TeamRole
 from models.user import User
 from resolvers import storage_ledger
 from resolvers.dataloader import DataLoader
@@ -58,12 +59,40 @@ MEMBERSHIPS = Prepared(
         .order_by("team__entity__name_key")
     )
 )
-MEMBERS = Prepared(
+
+
+class MemberRow(NamedTuple):
+    """A team's member as the member list shows it: the membership and its user's
+    public profile, read as values (`PreparedValues`), not as a `TeamMember` and a
+    `User` model a member (the settings page lists 30)."""
+
+    team_id: int
+    role: TeamRole
+    joined_at: datetime
+    user_id: int
+    username: str
+    name: str
+    institution: str | None
+    bio: str | None
+    location: str | None
+    website_url: str | None
+    photo_file: str | None
+    hide_teams_from_public: bool
+
+
+MEMBERS = PreparedValues(
     lambda team_ids: (
         TeamMember.filter(team_id__in=team_ids)
-        .select_related("user")
         .order_by("user__entity__name_key")
-    )
+        .values_list(
+            "team_id",
+            "role",
+            "joined_at",
+            "user_id",
+            *(f"user__{name}" for name in MemberRow._fields[4:]),
+        )
+    ),
+    into=MemberRow,
 )
 ORGANIZATIONS = Prepared(lambda ids: Organization.filter(id__in=ids))
 BETA_CATALOG = Prepared(lambda _: BetaFeature.all().order_by("position", "key"))
@@ -85,8 +114,8 @@ async def _memberships_by_user_id(user_ids: list[int]) -> list[list[TeamMember]]
     return many_per_key(user_ids, memberships, attrgetter("user_id"))
 
 
-async def _members_by_team_id(team_ids: list[int]) -> list[list[TeamMember]]:
-    members = await MEMBERS(team_ids)
+async def _members_by_team_id(team_ids: list[int]) -> list[list[MemberRow]]:
+    members: list[MemberRow] = await MEMBERS(team_ids)  # type: ignore[assignment] # its `into`
     return many_per_key(team_ids, members, attrgetter("team_id"))
 
 
@@ -174,8 +203,8 @@ class Loaders:
         return DataLoader(_memberships_by_user_id)
 
     @cached_property
-    def members_by_team_id(self) -> DataLoader[int, list[TeamMember]]:
-        """A team's memberships with their users, by username."""
+    def members_by_team_id(self) -> DataLoader[int, list[MemberRow]]:
+        """A team's members with their profiles, by username."""
         return DataLoader(_members_by_team_id)
 
     @cached_property

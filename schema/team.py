@@ -8,9 +8,9 @@ from typing import Any
 import strawberry
 
 from models import team as team_models
-from models.user import User as UserModel
 from resolvers.context import Info
 from resolvers.errors import Forbidden
+from resolvers.loaders import MemberRow
 from schema.common import UserError
 from schema.storage import StorageUsage, load_storage_usage
 from schema.user import Profile
@@ -36,9 +36,9 @@ class TeamMember:
     joined_at: datetime
 
     @classmethod
-    def from_model(cls, member: team_models.TeamMember) -> TeamMember:
+    def from_row(cls, member: MemberRow) -> TeamMember:
         return cls(
-            profile=Profile.from_model(member.user), role=member.role, joined_at=member.joined_at
+            profile=Profile.of(member, member.user_id), role=member.role, joined_at=member.joined_at
         )
 
 
@@ -53,10 +53,6 @@ async def viewer_membership(info: Info, team_id: int) -> team_models.TeamMember 
 
 #: A team's `viewer_member` when it is not known in advance.
 UNKNOWN: Any = object()
-
-
-def _shows_teams(user: UserModel) -> bool:
-    return not user.hide_teams_from_public
 
 
 @strawberry.type
@@ -100,13 +96,13 @@ class Team:
         found = await info.context.loaders.organization_by_id.load(self.model.organization_id)
         return Organization.from_model(found) if found else None
 
-    async def _members(self, info: Info) -> list[team_models.TeamMember]:
+    async def _members(self, info: Info) -> list[MemberRow]:
         members = await info.context.loaders.members_by_team_id.load(self.model.id)
         if await self._seen_whole(info):
             return members
         # A team reached through someone's public profile must not list the members
         # who hide their teams: that would undo their `hideTeamsFromPublic`.
-        return [m for m in members if _shows_teams(m.user)]
+        return [m for m in members if not m.hide_teams_from_public]
 
     @strawberry.field
     async def member_count(self, info: Info) -> int:
@@ -114,7 +110,7 @@ class Team:
 
     @strawberry.field
     async def members(self, info: Info) -> list[TeamMember]:
-        return [TeamMember.from_model(m) for m in await self._members(info)]
+        return [TeamMember.from_row(m) for m in await self._members(info)]
 
     @strawberry.field
     async def storage_usage(self, info: Info) -> StorageUsage:

@@ -12,6 +12,7 @@ import config
 from models import user as user_models
 from models.entity import Entity as EntityModel
 from resolvers.context import Info
+from resolvers.loaders import MemberRow
 from schema.alert import (
     AlertEventConnection,
     AlertSubscription,
@@ -79,6 +80,11 @@ class Profile:
 
     @classmethod
     def from_model(cls, user: user_models.User) -> Profile:
+        return cls.of(user, user.id)
+
+    @classmethod
+    def of(cls, user: user_models.User | MemberRow, user_id: int) -> Profile:
+        """The profile of a user model or a member row (which name their columns alike)."""
         return cls(
             username=user.username,
             name=user.name,
@@ -87,7 +93,7 @@ class Profile:
             location=user.location,
             website_url=user.website_url,
             photo_url=photo_url(user.photo_file),
-            user_id=user.id,
+            user_id=user_id,
             hides_teams=user.hide_teams_from_public,
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from tortoise.models import Model
@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.prepared import Prepared, PreparedValues, _Part
 from models.storage import StorageCategory, StorageCategoryCounter
 from models.team import Team, TeamMember, TeamRole
+from models.user import User
 from resolvers import loaders
 from tests.helpers import count_queries, sign_up
 from tests.team_helpers import make_team
@@ -94,10 +95,23 @@ async def test_every_loader_query_matches_its_plain_queryset(db):
     by_loader = await loaders._members_by_team_id(team_ids)
     memberships = await loaders._memberships_by_user_id([ada.user.id, bob.user.id])
 
-    assert [[row(m) for m in group] for group in by_loader] == [
-        [row(m) for m in await TeamMember.filter(team_id=t).order_by("user__entity__name_key")]
+    # A member row holds what the membership and its user's model hold.
+    assert by_loader == [
+        [
+            loaders.MemberRow(
+                m.team_id,
+                m.role,
+                m.joined_at,
+                m.user_id,
+                *(getattr(m.user, name) for name in loaders.MemberRow._fields[4:]),
+            )
+            for m in await TeamMember.filter(team_id=t)
+            .select_related("user")
+            .order_by("user__entity__name_key")
+        ]
         for t in team_ids
     ]
+    assert all(type(m.role) is TeamRole and m.joined_at.tzinfo for g in by_loader for m in g)
     assert [[m.team.entity.name for m in group] for group in memberships] == [["lab"], ["lab"]]
 
 
@@ -203,3 +217,41 @@ async def test_prepared_values_answer_what_values_list_answers(db):
     found = await prepared([bob.user.entity_id])
     assert found == [(bob.user.entity_id, StorageCategory.RUN_FILES, 7)]
     assert isinstance(found[0][1], StorageCategory)
+
+
+async def test_prepared_values_through_a_relation_into_a_named_tuple(db):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    lab = await make_team("lab", ada, bob)
+    await User.filter(id=bob.user.id).update(bio="Builds engines.", hide_teams_from_public=True)
+
+    def members(ids: list[int]) -> Any:
+        return (
+            TeamMember.filter(team_id__in=ids)
+            .order_by("user__entity__name_key")
+            .values_list("role", "joined_at", "user__bio", "user__hide_teams_from_public")
+        )
+
+    class Member(NamedTuple):
+        role: TeamRole
+        joined_at: Any
+        bio: str | None
+        hides: bool
+
+    plain = list(await members([lab.id]))
+    as_tuples = await PreparedValues(members)([lab.id])
+    as_members: list[Member] = await PreparedValues(members, into=Member)([lab.id])  # type: ignore[assignment] # rows of its `into`
+
+    assert as_tuples == plain and [type(t) for t in as_tuples] == [tuple, tuple]
+    assert as_members == [Member(*t) for t in plain]
+    assert [(m.role, m.bio, m.hides) for m in as_members] == [
+        (TeamRole.ADMIN, None, False),
+        (TeamRole.MEMBER, "Builds engines.", True),
+    ]
+    assert all(type(m.role) is TeamRole and type(m.hides) is bool for m in as_members)
+    assert all(m.joined_at.tzinfo is not None for m in as_members)
+
+    class Short(NamedTuple):
+        role: TeamRole
+
+    with pytest.raises(ValueError, match="fields"):
+        await PreparedValues(members, into=Short)([lab.id])
