@@ -90,7 +90,7 @@ class Page:
 
     def members(self) -> asyncio.Future[dict[int, list[Row]]]:
         async def read() -> dict[int, list[Row]]:
-            team_ids = [m["team_member__team.id"] for m in await self.memberships()]
+            team_ids = [m[0] for m in await self.memberships()]
             by_team: dict[int, list[Row]] = {t: [] for t in team_ids}
             if team_ids:
                 sql = MEMBERS_SQL.format(marks=",".join("?" * len(team_ids)))
@@ -103,13 +103,7 @@ class Page:
     def organizations(self) -> asyncio.Future[dict[int, Row]]:
         async def read() -> dict[int, Row]:
             memberships = await self.memberships()
-            ids = list(
-                dict.fromkeys(
-                    m["team_member__team.organization_id"]
-                    for m in memberships
-                    if m["team_member__team.organization_id"] is not None
-                )
-            )
+            ids = list(dict.fromkeys(m[7] for m in memberships if m[7] is not None))
             if not ids:
                 return {}
             rows = await self.db.rows(
@@ -122,23 +116,13 @@ class Page:
         return self.once("organizations", read)
 
 
+#: The columns of a membership row, in the order of the app's `MembershipRow`.
 MEMBERSHIPS_SQL = (
-    'SELECT "team_member"."id","team_member"."role","team_member"."team_id",'
-    '"team_member"."joined_at","team_member"."user_id",'
-    '"team_member__team"."id" "team_member__team.id",'
-    '"team_member__team"."name" "team_member__team.name",'
-    '"team_member__team"."created_at" "team_member__team.created_at",'
-    '"team_member__team"."entity_id" "team_member__team.entity_id",'
-    '"team_member__team"."type" "team_member__team.type",'
-    '"team_member__team"."organization_id" "team_member__team.organization_id",'
-    '"team_member__team__entity"."id" "team_member__team__entity.id",'
-    '"team_member__team__entity"."deleted_at" "team_member__team__entity.deleted_at",'
-    '"team_member__team__entity"."name" "team_member__team__entity.name",'
-    '"team_member__team__entity"."created_at" "team_member__team__entity.created_at",'
-    '"team_member__team__entity"."name_key" "team_member__team__entity.name_key",'
-    '"team_member__team__entity"."storage_limit_bytes" '
-    '"team_member__team__entity.storage_limit_bytes",'
-    '"team_member__team__entity"."is_team" "team_member__team__entity.is_team" '
+    'SELECT "team_member"."team_id" "0","team_member"."role" "1","team_member"."user_id" "2",'
+    '"team_member__team"."name" "3","team_member__team"."type" "4",'
+    '"team_member__team"."created_at" "5","team_member__team"."entity_id" "6",'
+    '"team_member__team"."organization_id" "7","team_member__team__entity"."name" "8",'
+    '"team_member__team__entity"."is_team" "9" '
     'FROM "team_member" '
     'LEFT OUTER JOIN "team" "team_member__team" '
     'ON "team_member__team"."id"="team_member"."team_id" '

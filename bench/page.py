@@ -50,8 +50,8 @@ async def available_entities(page: Page) -> Json:
     memberships = await page.memberships()
     return [page.entity("entity")] + [
         {
-            "name": m["team_member__team__entity.name"],
-            "isTeam": as_bool(m["team_member__team__entity.is_team"]),
+            "name": m[8],
+            "isTeam": as_bool(m[9]),
         }
         for m in memberships
     ]
@@ -63,16 +63,16 @@ async def teams(page: Page) -> Json:
     )
     result = []
     for m in memberships:
-        team_members = members[m["team_member__team.id"]]
-        organization = organizations.get(m["team_member__team.organization_id"])
+        team_members = members[m[0]]
+        organization = organizations.get(m[7])
         result.append(
             {
-                "id": str(m["team_member__team.id"]),
-                "name": m["team_member__team.name"],
-                "type": m["team_member__team.type"],
-                "createdAt": as_time(m["team_member__team.created_at"]),
+                "id": str(m[0]),
+                "name": m[3],
+                "type": m[4],
+                "createdAt": as_time(m[5]),
                 "memberCount": len(team_members),
-                "viewerRole": m["role"],
+                "viewerRole": m[1],
                 "members": [
                     {
                         "profile": {"username": t[4], "name": t[5], "photoUrl": photo_url(t[10])},

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from tortoise.fields.data import CharEnumFieldInstance, IntEnumFieldInstance
 from tortoise.models import Model
@@ -42,6 +42,7 @@ from models.timestamps import Timestamp
 M = TypeVar("M", bound=Model)
 Q = TypeVar("Q", bound=QuerySet[Any] | ValuesListQuery[Literal[False]])
 R = TypeVar("R")
+T = TypeVar("T", bound=tuple[Any, ...])
 
 
 @dataclass
@@ -131,18 +132,34 @@ class Prepared(_Statement[QuerySet[M], M]):
         return [build(row) for row in found]
 
 
-class PreparedValues(_Statement[ValuesListQuery[Literal[False]], tuple[Any, ...]]):
+class PreparedValues(_Statement[ValuesListQuery[Literal[False]], T]):
     """`await PreparedValues(lambda keys: ....values_list("a", "b"))(keys)`: its tuples,
     each value converted as `values_list` converts it; with `into`, a named tuple
     class of as many fields, rows of that class (the settings page's member list:
     the columns it shows, without a `TeamMember` and a `User` built for each)."""
 
-    def _rows(
-        self, model: type[Model], compiled: _Compiled, found: Sequence[Any]
-    ) -> list[tuple[Any, ...]]:
+    @overload
+    def __init__(
+        self: PreparedValues[tuple[Any, ...]],
+        build: Callable[[list[Any]], ValuesListQuery[Literal[False]]],
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self, build: Callable[[list[Any]], ValuesListQuery[Literal[False]]], into: type[T]
+    ) -> None: ...
+
+    def __init__(
+        self,
+        build: Callable[[list[Any]], ValuesListQuery[Literal[False]]],
+        into: type[Any] = tuple,
+    ) -> None:
+        super().__init__(build, into)
+
+    def _rows(self, model: type[Model], compiled: _Compiled, found: Sequence[Any]) -> list[T]:
         build = compiled.values
         assert build is not None  # noqa: S101 - a values_list query's is always made
-        return [build(row) for row in found]
+        return [build(row) for row in found]  # type: ignore[misc] # rows of `into`
 
 
 # Building the models.

@@ -22,7 +22,7 @@ from models.entity import Entity
 from models.integration import GithubIntegration, SlackIntegration
 from models.prepared import Prepared, PreparedValues
 from models.storage import StorageProjectCounter
-from models.team import Organization, TeamMember, TeamRole
+from models.team import Organization, TeamMember, TeamRole, TeamType
 from models.user import User
 from resolvers import storage_ledger
 from resolvers.dataloader import DataLoader
@@ -52,12 +52,42 @@ ENTITIES = Prepared(lambda ids: Entity.filter(id__in=ids))
 API_KEYS = Prepared(
     lambda user_ids: ApiKey.filter(user_id__in=user_ids).order_by("created_at", "id")
 )
-MEMBERSHIPS = Prepared(
+
+
+class MembershipRow(NamedTuple):
+    """A user's membership as the settings page reads it: the membership, its team
+    and the team's entity, read as values (`PreparedValues`), not as three models."""
+
+    team_id: int
+    role: TeamRole
+    user_id: int
+    team_name: str
+    team_type: TeamType
+    team_created_at: datetime
+    team_entity_id: int
+    team_organization_id: int | None
+    entity_name: str
+    entity_is_team: bool
+
+
+MEMBERSHIPS = PreparedValues(
     lambda user_ids: (
         TeamMember.filter(user_id__in=user_ids)
-        .select_related("team__entity")
         .order_by("team__entity__name_key")
-    )
+        .values_list(
+            "team_id",
+            "role",
+            "user_id",
+            "team__name",
+            "team__type",
+            "team__created_at",
+            "team__entity_id",
+            "team__organization_id",
+            "team__entity__name",
+            "team__entity__is_team",
+        )
+    ),
+    into=MembershipRow,
 )
 
 
@@ -109,13 +139,13 @@ async def _api_keys_by_user_id(user_ids: list[int]) -> list[list[ApiKey]]:
     return many_per_key(user_ids, keys, attrgetter("user_id"))
 
 
-async def _memberships_by_user_id(user_ids: list[int]) -> list[list[TeamMember]]:
+async def _memberships_by_user_id(user_ids: list[int]) -> list[list[MembershipRow]]:
     memberships = await MEMBERSHIPS(user_ids)
     return many_per_key(user_ids, memberships, attrgetter("user_id"))
 
 
 async def _members_by_team_id(team_ids: list[int]) -> list[list[MemberRow]]:
-    members: list[MemberRow] = await MEMBERS(team_ids)  # type: ignore[assignment] # its `into`
+    members = await MEMBERS(team_ids)
     return many_per_key(team_ids, members, attrgetter("team_id"))
 
 
@@ -198,7 +228,7 @@ class Loaders:
         return DataLoader(_api_keys_by_user_id)
 
     @cached_property
-    def memberships_by_user_id(self) -> DataLoader[int, list[TeamMember]]:
+    def memberships_by_user_id(self) -> DataLoader[int, list[MembershipRow]]:
         """A user's memberships with their teams and team entities, by team name."""
         return DataLoader(_memberships_by_user_id)
 

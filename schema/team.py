@@ -10,7 +10,7 @@ import strawberry
 from models import team as team_models
 from resolvers.context import Info
 from resolvers.errors import Forbidden
-from resolvers.loaders import MemberRow
+from resolvers.loaders import MemberRow, MembershipRow
 from schema.common import UserError
 from schema.storage import StorageUsage, load_storage_usage
 from schema.user import Profile
@@ -42,7 +42,7 @@ class TeamMember:
         )
 
 
-async def viewer_membership(info: Info, team_id: int) -> team_models.TeamMember | None:
+async def viewer_membership(info: Info, team_id: int) -> MembershipRow | None:
     """The viewer's membership of a team, from the viewer's memberships loaded once."""
     viewer = info.context.user
     if viewer is None:
@@ -61,26 +61,42 @@ class Team:
     name: str
     type: team_models.TeamType
     created_at: datetime
-    model: strawberry.Private[team_models.Team]
+    team_id: strawberry.Private[int]
+    entity_id: strawberry.Private[int]
+    organization_id: strawberry.Private[int | None]
     #: The viewer's membership of the team (None: not a member), when the team was
     #: reached through the viewer's own memberships; else `UNKNOWN`, and looked up.
-    viewer_member: strawberry.Private[team_models.TeamMember | None] = UNKNOWN
+    viewer_member: strawberry.Private[MembershipRow | None] = UNKNOWN
 
     @classmethod
-    def from_model(cls, team: team_models.Team, viewer_member: Any = UNKNOWN) -> Team:
+    def from_model(cls, team: team_models.Team) -> Team:
         return cls(
             id=strawberry.ID(str(team.id)),
             name=team.name,
             type=team.type,
             created_at=team.created_at,
-            model=team,
+            team_id=team.id,
+            entity_id=team.entity_id,
+            organization_id=team.organization_id,
+        )
+
+    @classmethod
+    def from_membership(cls, membership: MembershipRow, viewer_member: Any = UNKNOWN) -> Team:
+        return cls(
+            id=strawberry.ID(str(membership.team_id)),
+            name=membership.team_name,
+            type=membership.team_type,
+            created_at=membership.team_created_at,
+            team_id=membership.team_id,
+            entity_id=membership.team_entity_id,
+            organization_id=membership.team_organization_id,
             viewer_member=viewer_member,
         )
 
-    async def _viewer_membership(self, info: Info) -> team_models.TeamMember | None:
+    async def _viewer_membership(self, info: Info) -> MembershipRow | None:
         if self.viewer_member is not UNKNOWN:
             return self.viewer_member
-        return await viewer_membership(info, self.model.id)
+        return await viewer_membership(info, self.team_id)
 
     async def _seen_whole(self, info: Info) -> bool:
         """Members and admins see every member; others see what public profiles show."""
@@ -91,13 +107,13 @@ class Team:
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization | None:
-        if self.model.organization_id is None:
+        if self.organization_id is None:
             return None
-        found = await info.context.loaders.organization_by_id.load(self.model.organization_id)
+        found = await info.context.loaders.organization_by_id.load(self.organization_id)
         return Organization.from_model(found) if found else None
 
     async def _members(self, info: Info) -> list[MemberRow]:
-        members = await info.context.loaders.members_by_team_id.load(self.model.id)
+        members = await info.context.loaders.members_by_team_id.load(self.team_id)
         if await self._seen_whole(info):
             return members
         # A team reached through someone's public profile must not list the members
@@ -117,7 +133,7 @@ class Team:
         # A team reached through a public profile shows its members, not its usage.
         if not await self._seen_whole(info):
             raise Forbidden("Only the team's members and administrators may see its storage.")
-        return await load_storage_usage(info, self.model.entity_id)
+        return await load_storage_usage(info, self.entity_id)
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="The viewer's role in this team; null when it is not a member."

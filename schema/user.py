@@ -114,7 +114,7 @@ async def load_teams(info: Info, user_id: int) -> list[Team]:
     viewer = info.context.user
     # The viewer's own teams: each membership is what `Team.viewer_role` would look up.
     own = viewer is not None and viewer.id == user_id
-    return [Team.from_model(m.team, viewer_member=m if own else UNKNOWN) for m in memberships]
+    return [Team.from_membership(m, viewer_member=m if own else UNKNOWN) for m in memberships]
 
 
 @strawberry.type(description="The signed-in account, with its settings.")
@@ -161,8 +161,8 @@ class User:
     async def available_entities(self, info: Info) -> list[Entity]:
         own = await info.context.loaders.entity_by_id.load(self.model.entity_id)
         memberships = await info.context.loaders.memberships_by_user_id.load(self.model.id)
-        teams = [m.team.entity for m in memberships]
-        return [Entity.from_model(e) for e in ([own] if own else []) + teams]
+        teams = [Entity(name=m.entity_name, is_team=m.entity_is_team) for m in memberships]
+        return ([Entity.from_model(own)] if own else []) + teams
 
     @strawberry.field
     async def teams(self, info: Info) -> list[LazyTeam]:

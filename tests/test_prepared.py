@@ -112,7 +112,27 @@ async def test_every_loader_query_matches_its_plain_queryset(db):
         for t in team_ids
     ]
     assert all(type(m.role) is TeamRole and m.joined_at.tzinfo for g in by_loader for m in g)
-    assert [[m.team.entity.name for m in group] for group in memberships] == [["lab"], ["lab"]]
+    # A membership row holds what the membership, its team and the team's entity hold.
+    assert memberships == [
+        [
+            loaders.MembershipRow(
+                m.team_id,
+                m.role,
+                m.user_id,
+                m.team.name,
+                m.team.type,
+                m.team.created_at,
+                m.team.entity_id,
+                m.team.organization_id,
+                m.team.entity.name,
+                m.team.entity.is_team,
+            )
+            for m in await TeamMember.filter(user_id=u).select_related("team__entity")
+        ]
+        for u in (ada.user.id, bob.user.id)
+    ]
+    assert [[m.entity_name for m in group] for group in memberships] == [["lab"], ["lab"]]
+    assert all(m.team_organization_id is not None for g in memberships for m in g)
 
 
 async def test_a_missing_joined_row_is_none_as_tortoise_makes_it(db):
@@ -239,7 +259,7 @@ async def test_prepared_values_through_a_relation_into_a_named_tuple(db):
 
     plain = list(await members([lab.id]))
     as_tuples = await PreparedValues(members)([lab.id])
-    as_members: list[Member] = await PreparedValues(members, into=Member)([lab.id])  # type: ignore[assignment] # rows of its `into`
+    as_members = await PreparedValues(members, into=Member)([lab.id])
 
     assert as_tuples == plain and [type(t) for t in as_tuples] == [tuple, tuple]
     assert as_members == [Member(*t) for t in plain]
