@@ -101,6 +101,26 @@ def _serialized(leaf: GraphQLLeafType) -> tuple[type, str, str, Any] | None:
     return None
 
 
+def leaf_serializer(
+    leaf: GraphQLLeafType, non_null: bool
+) -> tuple[type | None, Callable[[Any], Any] | None]:
+    """How `Run.complete` serializes a resolver's leaf value of one exact Python type
+    as the object functions below serialize an attribute's (`_serialized`): that
+    type, and a function of the value, None when the value is its own serialization.
+    (None, None) for a leaf that has no such type."""
+    fast = _serialized(leaf)
+    if fast is None:
+        return None, None
+    kind, serialized, test, constant = fast
+    if serialized == "value" and not test:
+        return kind, None
+    namespace = {"constant_0": constant, "coerce": partial(coerce_leaf, leaf, non_null)}
+    expression = f"{serialized.format(0)} if True{test} else coerce(value)"
+    source = f"def serialize(value):\n    return {expression}\n"
+    exec(compile(source, "<leaf>", "exec"), namespace)  # noqa: S102
+    return kind, namespace["serialize"]
+
+
 def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
     """`build(run, source, path)`: the object's data, its fields in the document's order."""
     namespace: dict[str, Any] = {}
@@ -192,16 +212,21 @@ def direct_call(schema: GraphQLSchema, field: GraphQLField) -> Callable[[Any, An
         return None
     if resolver.arguments:
         return None  # an argument of its own: Strawberry's way converts it
-    function = resolver.wrapped_func
-    takes_self = resolver.self_parameter is not None
     as_source = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
     info_name = resolver.info_parameter.name if resolver.info_parameter else None
-    info_class = strawberry_schema.config.info_class
-
-    def call(source: Any, resolve_info: Any) -> Any:
-        keywords = dict.fromkeys(as_source, source)
-        if info_name is not None:
-            keywords[info_name] = info_class(_raw_info=resolve_info, _field=definition)
-        return function(source, **keywords) if takes_self else function(**keywords)
-
-    return call
+    if not all(_is_name(name) for name in [*as_source, info_name or "info"]):
+        return None
+    # `call(source, resolve_info)`, generated with the resolver's own parameter names:
+    # no dictionary of keywords is made for each call.
+    arguments = ["source"] if resolver.self_parameter is not None else []
+    arguments += [f"{name}=source" for name in as_source]
+    if info_name is not None:
+        arguments.append(f"{info_name}=info_class(_raw_info=resolve_info, _field=definition)")
+    namespace = {
+        "function": resolver.wrapped_func,
+        "info_class": strawberry_schema.config.info_class,
+        "definition": definition,
+    }
+    source = f"def call(source, resolve_info):\n    return function({', '.join(arguments)})\n"
+    exec(compile(source, f"<call {definition.python_name}>", "exec"), namespace)  # noqa: S102
+    return namespace["call"]  # type: ignore[no-any-return]

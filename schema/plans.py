@@ -22,6 +22,7 @@ fragment variables; everything else is graphql-core's alone.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,7 @@ from schema.compiled import (
     coerce_leaf,
     compile_object,
     direct_call,
+    leaf_serializer,
     object_attribute,
     read_by_default,
 )
@@ -96,6 +98,11 @@ class Leaf:
     non_null: bool
     origin: None = None
     paths: bool = False
+    #: The Python type whose values `serialize` serializes as graphql-core would,
+    #: without its coercion (`schema.compiled.leaf_serializer`); None: none.
+    exact: builtins.type | None = None
+    #: None: a value of `exact` is its own serialization.
+    serialize: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +112,8 @@ class ListOf:
     origin: None = None
     #: Whether its items need paths (see `ObjectPlan.paths`).
     paths: bool = False
+    exact: None = None
+    serialize: None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +124,8 @@ class Object:
     #: class needs no check (not awaitable, its own type): see `Run.complete`.
     origin: type | None = None
     paths: bool = False
+    exact: None = None
+    serialize: None = None
 
 
 Completion = Leaf | ListOf | Object
@@ -219,7 +230,7 @@ class Planner:
             item = self._completion(type_.of_type, details, variable_values)
             return ListOf(item, non_null, paths=item.paths)
         if is_leaf_type(type_):
-            return Leaf(type_, non_null)
+            return Leaf(type_, non_null, None, False, *leaf_serializer(type_, non_null))
         if not isinstance(type_, GraphQLObjectType):
             raise NotPlannable  # an interface or a union
         grouped, defers, _ = collect_subfields(

@@ -220,18 +220,22 @@ class Run:
             # An instance of the object type's own class: neither awaitable, nor
             # None, nor an error, and of its type (Strawberry's `is_type_of`).
             return completion.plan.build(self, value, path)
+        if kind is completion.exact:
+            # A leaf value of the exact Python type its serialization is made for.
+            serialize = completion.serialize
+            return value if serialize is None else serialize(value)
         if kind is CoroutineType or (kind not in _NEVER_AWAITABLE and self.is_awaitable(value)):
-            coroutine = kind is CoroutineType or isinstance(value, Coroutine)
-            waiting = Waiting(value, coroutine, None, completion, info, path, container, at)
-            if not coroutine:
-                waiting.on = asyncio.ensure_future(value)
-                self.waiting.append(waiting)
+            if kind is not CoroutineType and not isinstance(value, Coroutine):
+                on = asyncio.ensure_future(value)
+                self.waiting.append(
+                    Waiting(value, False, on, completion, info, path, container, at)
+                )
                 return None
             try:
-                waiting.on = value.send(None)
-            except StopIteration as done:
+                on = value.send(None)
+            except StopIteration as done:  # it did not wait: no `Waiting` is needed
                 return self.complete(completion, done.value, info, path, container, at)
-            self.suspend(waiting)
+            self.suspend(Waiting(value, True, on, completion, info, path, container, at))
             return None
         if value is None:
             if completion.non_null:

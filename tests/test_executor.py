@@ -156,6 +156,60 @@ class OneThing:
         return THINGS[n]
 
 
+@strawberry.type
+class Resolved:
+    """The values of a thing, each returned by a resolver instead of read."""
+
+    source: strawberry.Private[Any]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.source.name  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def nickname(self) -> str | None:
+        return self.source.nickname  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def count(self) -> int:
+        return self.source.count  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def color(self) -> Color:
+        return self.source.color  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def counted(self) -> bool:
+        return self.source.count  # type: ignore[no-any-return]
+
+    @strawberry.field
+    async def seen_at(self) -> datetime:
+        return self.source.seen_at  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class OneResolved:
+    @strawberry.field
+    def thing(self, n: int) -> Resolved:
+        return Resolved(source=THINGS[n])
+
+
+@pytest.mark.parametrize("n", range(len(THINGS)))
+def test_a_plan_completes_each_resolved_value_as_graphql_core_does(n, usual_runs, monkeypatch):
+    document = "query One($n: Int!) { thing(n: $n) { name nickname count color counted seenAt } }"
+    schema = strawberry.Schema(query=OneResolved, execution_context_class=EventExecutor)
+
+    def answer() -> Any:
+        result = asyncio.run(schema.execute(document, variable_values={"n": n}))
+        return result.data, [(e.message, e.path) for e in result.errors or ()]
+
+    planned = answer()
+    abandoned = bool(usual_runs)
+    without_plans(monkeypatch)
+    assert planned == answer()
+    assert abandoned == bool(planned[1])
+
+
 @pytest.mark.parametrize("n", range(len(THINGS)))
 def test_a_plan_reads_each_value_as_graphql_core_does(n, usual_runs, monkeypatch):
     # One thing a query: an error abandons the whole plan, so each value is its own case.
