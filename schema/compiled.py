@@ -124,36 +124,58 @@ def leaf_serializer(
 def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
     """`build(run, source, path)`: the object's data, its fields in the document's order."""
     namespace: dict[str, Any] = {}
-    lines = ["def build(run, source, path):", "    result = {}"]
-    for n, field in enumerate(fields):
-        key = repr(field.key)
+    lines = ["def build(run, source, path):"]
+    _object_lines(fields, "source", "result", "path", "    ", "", namespace, lines)
+    lines.append("    return result")
+    exec(compile("\n".join(lines) + "\n", "<object plan>", "exec"), namespace)  # noqa: S102
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
+def _object_lines(
+    fields: tuple[FieldPlan, ...],
+    source: str,
+    result: str,
+    path: str,
+    indent: str,
+    tag: str,
+    namespace: dict[str, Any],
+    lines: list[str],
+) -> None:
+    """The lines that make `result`, the data of the object `source` (at `path`), and
+    put what they use in `namespace` under names ending in the field's tag: its
+    number, after its parent's tag for a field of an object built inline."""
+    lines.append(f"{indent}{result} = {{}}")
+    for m, field in enumerate(fields):
+        n, key = f"{tag}{m}", repr(field.key)
+        into = f"{indent}{result}[{key}] ="
         if field.plain is None:
             namespace[f"field_{n}"] = field
             completion = field.completion
+            fallback = f"run.attribute(field_{n}, value, {source}, {path}, {result})"
             if field.attribute is None:
-                call = f"run.field(field_{n}, source, path, result)"
+                lines.append(f"{into} run.field(field_{n}, {source}, {path}, {result})")
             elif completion.origin is not None and not completion.paths:
-                # An object of its type's own class, built at once as `Run.attribute`
-                # would build it (the settings page's 30 member profiles).
-                namespace[f"origin_{n}"], namespace[f"build_{n}"] = (
-                    completion.origin,
-                    completion.plan.build,
-                )
-                lines.append(f"    value = source.{field.attribute}")
-                call = (
-                    f"build_{n}(run, value, None) if type(value) is origin_{n} "
-                    f"else run.attribute(field_{n}, value, source, path, result)"
-                )
+                # An object of its type's own class, built here, without a path, as
+                # `Run.attribute` would build it (the settings page's member profiles).
+                namespace[f"origin_{n}"] = completion.origin
+                lines.append(f"{indent}value = {source}.{field.attribute}")
+                lines.append(f"{indent}if type(value) is origin_{n}:")
+                lines.append(f"{indent}    source_{n} = value")
+                inner = (f"source_{n}", f"result_{n}", "None", f"{indent}    ", f"{n}_")
+                _object_lines(completion.plan.fields, *inner, namespace, lines)
+                lines.append(f"{indent}    {result}[{key}] = result_{n}")
+                lines.append(f"{indent}else:")
+                lines.append(f"{indent}    {result}[{key}] = {fallback}")
             else:
-                call = f"run.attribute(field_{n}, source.{field.attribute}, source, path, result)"
-            lines.append(f"    result[{key}] = {call}")
+                lines.append(f"{indent}value = {source}.{field.attribute}")
+                lines.append(f"{into} {fallback}")
             continue
         attribute, read, leaf, non_null = field.plain
         if read is getattr and _is_name(attribute):
-            lines.append(f"    value = source.{attribute}")
+            lines.append(f"{indent}value = {source}.{attribute}")
         else:
             namespace[f"read_{n}"] = read
-            lines.append(f"    value = read_{n}(source, {attribute!r})")
+            lines.append(f"{indent}value = read_{n}({source}, {attribute!r})")
         namespace[f"coerce_{n}"] = partial(coerce_leaf, leaf, non_null)
         fast = _serialized(leaf)
         if fast is None:
@@ -166,10 +188,7 @@ def compile_object(fields: tuple[FieldPlan, ...]) -> BuildObject:
                 f"{serialized.format(n)} if type(value) is type_{n}{test} "
                 f"else {null}coerce_{n}(value)"
             )
-        lines.append(f"    result[{key}] = {value}")
-    lines.append("    return result")
-    exec(compile("\n".join(lines) + "\n", "<object plan>", "exec"), namespace)  # noqa: S102
-    return namespace["build"]  # type: ignore[no-any-return]
+        lines.append(f"{into} {value}")
 
 
 def read_by_default(field: GraphQLField) -> StrawberryField | None:

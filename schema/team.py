@@ -101,9 +101,12 @@ class Team:
     async def _seen_whole(self, info: Info) -> bool:
         """Members and admins see every member; others see what public profiles show."""
         viewer = info.context.user
-        return viewer is not None and (
-            viewer.admin or await self._viewer_membership(info) is not None
-        )
+        if viewer is None or viewer.admin:
+            return viewer is not None
+        member = self.viewer_member
+        if member is UNKNOWN:
+            member = await viewer_membership(info, self.team_id)
+        return member is not None
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization | None:
