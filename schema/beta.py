@@ -26,10 +26,12 @@ class BetaFeature:
 
 async def load_beta_features(info: Info, user_id: int | None) -> list[BetaFeature]:
     """The whole catalog with one user's toggles; all off for an anonymous caller."""
-    catalog = await info.context.loaders.beta_catalog.load(CATALOG)
-    toggles = {}
-    if user_id is not None:
-        toggles = await info.context.loaders.beta_toggles_by_user_id.load(user_id)
+    loaders = info.context.loaders
+    # Both loads start before either is awaited: their queries run side by side.
+    catalog_load = loaders.beta_catalog.load(CATALOG)
+    toggles_load = None if user_id is None else loaders.beta_toggles_by_user_id.load(user_id)
+    catalog = await catalog_load
+    toggles = {} if toggles_load is None else await toggles_load
     return [BetaFeature.from_model(f, enabled=toggles.get(f.key, False)) for f in catalog]
 
 
