@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 T = TypeVar("T")
@@ -45,6 +45,13 @@ BatchFunction = Callable[[list[K]], Awaitable[Sequence[T | BaseException]]]
 Batch = tuple[list[K], list[asyncio.Future[T]]]
 
 _cancelled = asyncio.Future.cancelled
+
+
+#: The futures of keys whose batch has yet to end. Each is ended by its batch's
+#: task alone, whatever its callers do meanwhile: `schema.runs.Run` waits for
+#: these in waves. (A set, not a subclass of Future: a task awaits a subclass's
+#: instance by the slow way, which cost more than the set.)
+LOADING: set[asyncio.Future[Any]] = set()
 
 
 class DataLoader(Generic[K, T]):
@@ -62,6 +69,7 @@ class DataLoader(Generic[K, T]):
         if future is None or future.cancelled():
             loop = asyncio.get_running_loop()
             future = self.futures[key] = loop.create_future()
+            LOADING.add(future)
             batch = self.batch
             if batch is None:
                 batch = self.batch = ([], [])
@@ -92,23 +100,27 @@ class DataLoader(Generic[K, T]):
         if self.batch is batch:
             self.batch = None  # later loads make a batch of their own
         keys, futures = batch
-        if all(map(_cancelled, futures)):
-            return
         try:
-            values = list(await self.load_fn(keys))
-            if len(values) != len(keys):
-                raise ValueError(
-                    f"The batch function answered {len(values)} values for {len(keys)} keys."
-                )
+            if not all(map(_cancelled, futures)):
+                _answer(futures, await self.load_fn(keys))
         except Exception as error:  # noqa: BLE001 - each key's caller gets it
             for future in futures:
                 if not future.cancelled():
                     future.set_exception(error)
-            return
-        for future, value in zip(futures, values, strict=True):
-            if future.cancelled():
-                continue
-            if isinstance(value, BaseException):
-                future.set_exception(value)
-            else:
-                future.set_result(value)
+        finally:
+            LOADING.difference_update(futures)
+
+
+def _answer(futures: list[asyncio.Future[T]], answered: Sequence[T | BaseException]) -> None:
+    values = list(answered)
+    if len(values) != len(futures):
+        raise ValueError(
+            f"The batch function answered {len(values)} values for {len(futures)} keys."
+        )
+    for future, value in zip(futures, values, strict=True):
+        if future.cancelled():
+            continue
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
 from functools import partial
 from types import CoroutineType
@@ -19,7 +19,7 @@ from graphql import Undefined
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, is_iterable
 
-from resolvers.dataloader import SHIELDED
+from resolvers.dataloader import LOADING, SHIELDED
 from schema.compiled import Abandon
 from schema.plans import Completion, FieldPlan, Leaf, ListOf, Object, ObjectPlan
 
@@ -47,10 +47,14 @@ class Run:
     """One request's run of a plan, on the executor that would have run the query.
 
     The data is built in place. A resolver's coroutine is run at once, up to the
-    first future it waits for (a DataLoader's, mostly), and its slot is left empty;
-    `finish` then waits for all such futures of a wave together (so DataLoaders
-    batch as they do under graphql-core), resumes each coroutine, and completes
-    what they answer, which may start the next wave. graphql-core makes a task of
+    first future it waits for, and its slot is left empty. A DataLoader's future
+    stays with the run: `finish` waits for all such futures of a wave together (so
+    DataLoaders batch as they do under graphql-core), resumes each coroutine, and
+    completes what they answer, which may start the next wave. A coroutine that
+    waits for anything else (a lock, its own query) goes on in a task of its own
+    (`suspend`): what it waits for may need it to run on first, which a wave would
+    hold back until its other waits ended (two root fields that each query SQLite
+    waited for each other that way, for ever). graphql-core makes a task of
     each field and each object that waits: about a hundred for the settings page,
     against none here (CPython 3.12's eager tasks do much the same).
 
@@ -126,13 +130,26 @@ class Run:
         self.suspend(waiting)
 
     def suspend(self, waiting: Waiting) -> None:
-        self.waiting.append(waiting)
+        """A coroutine that waits (on `waiting.on`), kept for the wave to resume."""
         on = waiting.on
         if on is None:
-            return  # `await asyncio.sleep(0)`: runs on at the next wave
+            self.waiting.append(waiting)  # `await asyncio.sleep(0)`: on at the next wave
+            return
         if not isinstance(on, asyncio.Future) or not on._asyncio_future_blocking:
             raise Abandon  # waits on something only a task of its own understands
-        on._asyncio_future_blocking = False  # as a task does: it is now waited for
+        if on in LOADING:
+            on._asyncio_future_blocking = False  # as a task does: it is now waited for
+            self.waiting.append(waiting)
+            return
+        # Not a DataLoader's key: a lock, a query, a timer. What it waits for may
+        # need the coroutine to run on before the wave's other waits end (a query
+        # holds SQLite's connection lock until it is resumed, and a loader's batch
+        # waits for that lock): it goes on in a task of its own, as under
+        # graphql-core, and the wave waits for that task.
+        coroutine: Any = waiting.awaitable  # a coroutine: see `complete`
+        waiting.awaitable = waiting.on = asyncio.ensure_future(_RunOn(coroutine, on))
+        waiting.coroutine = False
+        self.waiting.append(waiting)
 
     def fill(self, waiting: Waiting, value: Any) -> None:
         waiting.container[waiting.at] = self.complete(
@@ -270,6 +287,30 @@ class Run:
                 items.append(None)
                 items[index] = self.complete(item, element, info, element_path, items, index)
         return items
+
+
+class _RunOn:
+    """Awaited by a task: the rest of a coroutine that has started and waits on `on`.
+
+    What the task's own coroutine would do from there: the task waits for what the
+    coroutine yields, and sends the outcome in (a value, or the exception thrown
+    into the task), until the coroutine returns."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], on: Any) -> None:
+        self.coroutine, self.on = coroutine, on
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine, on = self.coroutine, self.on
+        while True:
+            value = error = None
+            try:
+                value = yield on
+            except BaseException as thrown:  # noqa: BLE001 - the coroutine's to handle
+                error = thrown
+            try:
+                on = coroutine.send(value) if error is None else coroutine.throw(error)
+            except StopIteration as done:
+                return done.value
 
 
 #: A resolve-info's first fields, those of its field (`FieldPlan.info_head`) and path.

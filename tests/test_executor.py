@@ -551,3 +551,33 @@ def test_the_known_way_gives_way_where_the_plan_does_not_answer():
     assert run({}) is None  # a required variable missing
     assert asyncio.run(known.run(parse("{ __typename }"), None, None, {}, None)) is None  # no plan
     assert asyncio.run(known.run(document, "Other", None, {}, None)) is None  # no such operation
+
+
+@strawberry.type
+class Locked:
+    """Two fields that take one lock; the first holds it across a wait that is no
+    DataLoader's (a query holds SQLite's connection lock across its own)."""
+
+    @strawberry.field
+    async def first(self, info: strawberry.Info) -> int:
+        async with info.context["lock"]:
+            await asyncio.sleep(0.01)
+        return 1
+
+    @strawberry.field
+    async def second(self, info: strawberry.Info) -> int:
+        async with info.context["lock"]:
+            return 2
+
+
+def test_a_field_that_waits_for_its_siblings_lock_gets_it(usual_runs):
+    schema = strawberry.Schema(query=Locked, execution_context_class=EventExecutor)
+
+    async def run() -> Any:
+        context = {"lock": asyncio.Lock()}
+        return await asyncio.wait_for(schema.execute("{ first second }", context_value=context), 5)
+
+    result = asyncio.run(run())
+
+    assert not result.errors and result.data == {"first": 1, "second": 2}
+    assert usual_runs == []  # answered by its plan

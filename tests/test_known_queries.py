@@ -3,6 +3,7 @@ answers what the usual way answers; everything else still goes the usual way."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -167,3 +168,14 @@ async def test_what_the_short_way_does_not_take_the_view_answers(api, viewed):
 
     assert viewed == ["POST"] * len(cases)
     assert [status for status, _, _ in answers] == [400] * len(cases)
+
+
+async def test_sibling_fields_that_query_the_database_directly_both_answer(api):
+    # Each root field queries the database itself, not through a DataLoader: on
+    # SQLite the first holds the connection's lock until it is resumed.
+    client = api.signed_in(await sign_up("ada"))
+    document = '{ team(name: "none") { name } organizations(search: "x") { name } }'
+
+    answers = [await asyncio.wait_for(client.post(document), 10) for _ in range(2)]
+
+    assert answers[0] == answers[1] == (200, {"data": {"team": None, "organizations": []}})
