@@ -33,8 +33,9 @@ def encoder() -> Callable[[object], str | bytes]:
     return found or (lambda data: json.dumps(data, separators=(",", ":")))
 
 
-def floor_app() -> Starlette:
-    sections = page.built_sections()
+def floor_app(sections: list[page.Section] | None = None) -> Starlette:
+    """The floor's route; `sections`, the page's parts it answers (all of them)."""
+    sections = page.built_sections() if sections is None else sections
     encode = encoder()
 
     async def settings(request: Request) -> Response:
@@ -48,9 +49,9 @@ def floor_app() -> Starlette:
     return Starlette(routes=[Route(PATH, settings)])
 
 
-def wrap(switchboard: ASGIApp) -> ASGIApp:
+def wrap(switchboard: ASGIApp, sections: list[page.Section] | None = None) -> ASGIApp:
     """The app, with `/floor/...` answered by the floor; the lifespan is the app's."""
-    floor = floor_app()
+    floor = floor_app(sections)
 
     async def both(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/floor/"):

@@ -11,6 +11,12 @@ difference over the requests is its count per request, and the ratio is the
 floor's count over GraphQL's. valgrind runs Python about fifty times slower
 (about four minutes in all, two runs at a time), so this is not part of `make
 bench`: it is the figure to compare a change with on a noisy machine.
+
+    python -m bench.instructions --sections
+
+The same for each part of the page (`bench.page.SECTIONS`): both sides run
+without it, and the part's count on each side is the whole page's count less
+that. Where the difference between the two sides lies (about ten minutes).
 """
 
 from __future__ import annotations
@@ -25,23 +31,32 @@ import re  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 
+from bench import page  # noqa: E402
 from bench.figures import Figure, render  # noqa: E402
 from bench.floor import wrap  # noqa: E402
 from bench.page_cpu import call, page_requests  # noqa: E402
 from bench.servers import MEMBERS_EACH, TEAMS, bench_database, orm  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_INSTRUCTION_REQUESTS", "300"))
+#: Requests a side in `--sections`, which runs each side once a part and once whole.
+SECTION_REQUESTS = int(os.environ.get("BENCH_SECTION_REQUESTS", "100"))
 WARM_UP = 50
 SIDES = ("graphql", "floor")
 
 
-async def requests_in_process(side: str, count: int) -> None:
+def sections_without(dropped: str | None) -> list[page.Section]:
+    """The page's parts, less the one whose field is `dropped` (if any)."""
+    return [s for s in page.built_sections() if s.field != dropped]
+
+
+async def requests_in_process(side: str, count: int, dropped: str | None = None) -> None:
     """The child's work: set up, warm up, then `count` requests to one side."""
     async with bench_database("sqlite") as bench, orm(bench.db.url):
         from app import create_app, tune_garbage_collector
 
-        app = wrap(create_app(init_orm=False))
-        request = page_requests(bench.authorization)[side]
+        sections = sections_without(dropped)
+        app = wrap(create_app(init_orm=False), sections)
+        request = page_requests(bench.authorization, sections)[side]
         for _ in range(WARM_UP):
             await call(app, *request)
         tune_garbage_collector()
@@ -49,7 +64,9 @@ async def requests_in_process(side: str, count: int) -> None:
             await call(app, *request)
 
 
-async def instructions(side: str, count: int, slots: asyncio.Semaphore) -> int:
+async def instructions(
+    side: str, count: int, slots: asyncio.Semaphore, dropped: str | None = None
+) -> int:
     """What cachegrind counted for a child process doing `count` requests."""
     async with slots:
         child = await asyncio.create_subprocess_exec(
@@ -63,6 +80,7 @@ async def instructions(side: str, count: int, slots: asyncio.Semaphore) -> int:
             "--child",
             side,
             str(count),
+            *([dropped] if dropped else []),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -73,30 +91,67 @@ async def instructions(side: str, count: int, slots: asyncio.Semaphore) -> int:
     return int(found.group(1).replace(b",", b""))
 
 
+async def per_request(
+    slots: asyncio.Semaphore, requests: int, dropped: str | None = None
+) -> dict[str, float]:
+    """Each side's instructions per request, without the part `dropped`."""
+    counts = await asyncio.gather(
+        *(instructions(side, count, slots, dropped) for side in SIDES for count in (0, requests))
+    )
+    return {side: (counts[2 * n + 1] - counts[2 * n]) / requests for n, side in enumerate(SIDES)}
+
+
 async def run() -> list[Figure]:
     name = "settings page instructions per request, floor vs GraphQL, SQLite"
     if shutil.which("valgrind") is None:
         return [Figure(name, "skipped: valgrind not found")]
-    slots = asyncio.Semaphore(os.cpu_count() or 1)
-    counts = await asyncio.gather(
-        *(instructions(side, count, slots) for side in SIDES for count in (0, REQUESTS))
-    )
-    per_request = {
-        side: (counts[2 * n + 1] - counts[2 * n]) / REQUESTS for n, side in enumerate(SIDES)
-    }
+    counted = await per_request(asyncio.Semaphore(os.cpu_count() or 1), REQUESTS)
     return [
         Figure(
             name=name,
-            measured=f"GraphQL: {per_request['graphql'] / 1e6:.2f} M",
-            baseline=f"floor: {per_request['floor'] / 1e6:.2f} M",
-            ratio=per_request["floor"] / per_request["graphql"],
+            measured=f"GraphQL: {counted['graphql'] / 1e6:.2f} M",
+            baseline=f"floor: {counted['floor'] / 1e6:.2f} M",
+            ratio=counted["floor"] / counted["graphql"],
             note=f"cachegrind; in-process; {TEAMS} teams of {MEMBERS_EACH}; {REQUESTS} requests",
         )
     ]
 
 
+async def by_section() -> list[Figure]:
+    """Each part's instructions on each side: the whole page's less the page's without it."""
+    slots = asyncio.Semaphore(os.cpu_count() or 1)
+    requests = SECTION_REQUESTS
+    whole = await per_request(slots, requests)
+    figures = []
+    for section in page.built_sections():
+        without = await per_request(slots, requests, section.field)
+        graphql, floor = (whole[side] - without[side] for side in SIDES)
+        figures.append(
+            Figure(
+                name=f"settings page part: {section.field}",
+                measured=f"GraphQL: {graphql / 1e6:.2f} M",
+                baseline=f"floor: {floor / 1e6:.2f} M",
+                ratio=floor / graphql if graphql > 0 else None,
+                note=f"GraphQL {(graphql - floor) / 1e6:+.2f} M; {requests} requests",
+            )
+        )
+    figures.append(
+        Figure(
+            name="settings page, whole",
+            measured=f"GraphQL: {whole['graphql'] / 1e6:.2f} M",
+            baseline=f"floor: {whole['floor'] / 1e6:.2f} M",
+            ratio=whole["floor"] / whole["graphql"],
+            note=f"GraphQL {(whole['graphql'] - whole['floor']) / 1e6:+.2f} M",
+        )
+    )
+    return figures
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        asyncio.run(requests_in_process(sys.argv[2], int(sys.argv[3])))
+        dropped = sys.argv[4] if len(sys.argv) > 4 else None
+        asyncio.run(requests_in_process(sys.argv[2], int(sys.argv[3]), dropped))
+    elif sys.argv[1:2] == ["--sections"]:
+        print(render(asyncio.run(by_section())))
     else:
         print(render(asyncio.run(run())))

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable  # noqa: E402
 
 from starlette.types import ASGIApp, Message  # noqa: E402
 
+from bench import page  # noqa: E402
 from bench.figures import Figure, median, render  # noqa: E402
 from bench.floor import PATH, wrap  # noqa: E402
 from bench.servers import MEMBERS_EACH, TEAMS, bench_database, on_each_backend, orm  # noqa: E402
@@ -70,15 +71,18 @@ async def call(app: ASGIApp, method: str, path: str, headers: dict[str, str], bo
 Request = tuple[str, str, dict[str, str], bytes]
 
 
-def page_requests(authorization: str) -> dict[str, Request]:
+def page_requests(
+    authorization: str, sections: list[page.Section] | None = None
+) -> dict[str, Request]:
     """The settings page as each side is asked for it: "graphql" (the document sent)
-    and "floor"."""
+    and "floor" (which must be served with the same `sections`: see `bench.floor`)."""
+    document = PAGE_QUERY if sections is None else page.document(sections)
     return {
         "graphql": (
             "POST",
             "/graphql",
             {"Content-Type": "application/json", "Authorization": authorization},
-            graphql_body(PAGE_QUERY, persisted=False).encode(),
+            graphql_body(document, persisted=False).encode(),
         ),
         "floor": ("GET", PATH, {"Authorization": authorization}, b""),
     }
