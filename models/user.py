@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+import config
 from models.timestamps import Timestamp
+
+
+def photo_url(photo_file: str | None) -> str | None:
+    """The public address of a profile photo's file; None without a photo."""
+    return f"{config.PUBLIC_URL}/media/{photo_file}" if photo_file else None
+
 
 if TYPE_CHECKING:
     from models.alert import AlertDelivery, AlertEvent, AlertSubscription

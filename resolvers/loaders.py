@@ -23,7 +23,7 @@ from models.integration import GithubIntegration, SlackIntegration
 from models.prepared import Prepared, PreparedValues
 from models.storage import StorageProjectCounter
 from models.team import Organization, TeamMember, TeamRole, TeamType
-from models.user import User
+from models.user import User, photo_url
 from resolvers import storage_ledger
 from resolvers.dataloader import DataLoader
 from resolvers.storage_ledger import StorageTotals
@@ -94,7 +94,11 @@ MEMBERSHIPS = PreparedValues(
 class MemberRow(NamedTuple):
     """A team's member as the member list shows it: the membership and its user's
     public profile, read as values (`PreparedValues`), not as a `TeamMember` and a
-    `User` model a member (the settings page lists 30)."""
+    `User` model a member (the settings page lists 30).
+
+    It has every attribute the schema's `TeamMember` and `Profile` are read by
+    (`profile` is the row itself), so the member list is answered from the rows
+    without making those objects (their `READ_FROM`, see `schema.plans`)."""
 
     team_id: int
     role: TeamRole
@@ -108,6 +112,18 @@ class MemberRow(NamedTuple):
     website_url: str | None
     photo_file: str | None
     hide_teams_from_public: bool
+
+    @property
+    def profile(self) -> MemberRow:
+        return self
+
+    @property
+    def photo_url(self) -> str | None:
+        return photo_url(self.photo_file)
+
+    @property
+    def hides_teams(self) -> bool:
+        return self.hide_teams_from_public
 
 
 MEMBERS = PreparedValues(

@@ -144,6 +144,8 @@ def _object_lines(
     """The lines that make `result`, the data of the object `source` (at `path`), and
     put what they use in `namespace` under names ending in the field's tag: its
     number, after its parent's tag for a field of an object built inline."""
+    from schema.plans import Object  # plans imports this module
+
     lines.append(f"{indent}{result} = {{}}")
     for m, field in enumerate(fields):
         n, key = f"{tag}{m}", repr(field.key)
@@ -154,12 +156,13 @@ def _object_lines(
             fallback = f"run.attribute(field_{n}, value, {source}, {path}, {result})"
             if field.attribute is None:
                 lines.append(f"{into} run.field(field_{n}, {source}, {path}, {result})")
-            elif completion.origin is not None and not completion.paths:
-                # An object of its type's own class, built here, without a path, as
-                # `Run.attribute` would build it (the settings page's member profiles).
-                namespace[f"origin_{n}"] = completion.origin
+            elif isinstance(completion, Object) and completion.origins and not completion.paths:
+                # An object of its type's own class (or one that stands for it), built
+                # here, without a path, as `Run.attribute` would build it (a member's
+                # profile).
+                namespace[f"origins_{n}"] = completion.origins
                 lines.append(f"{indent}value = {source}.{field.attribute}")
-                lines.append(f"{indent}if type(value) is origin_{n}:")
+                lines.append(f"{indent}if type(value) in origins_{n}:")
                 lines.append(f"{indent}    source_{n} = value")
                 inner = (f"source_{n}", f"result_{n}", "None", f"{indent}    ", f"{n}_")
                 _object_lines(completion.plan.fields, *inner, namespace, lines)

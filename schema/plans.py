@@ -96,7 +96,7 @@ def read_plain(plain: Plain, source: Any) -> Any:
 class Leaf:
     type: GraphQLLeafType
     non_null: bool
-    origin: None = None
+    origins: frozenset[builtins.type] = frozenset()
     paths: bool = False
     #: The Python type whose values `serialize` serializes as graphql-core would,
     #: without its coercion (`schema.compiled.leaf_serializer`); None: none.
@@ -109,7 +109,7 @@ class Leaf:
 class ListOf:
     item: Completion
     non_null: bool
-    origin: None = None
+    origins: frozenset[type] = frozenset()
     #: Whether its items need paths (see `ObjectPlan.paths`).
     paths: bool = False
     exact: None = None
@@ -120,9 +120,10 @@ class ListOf:
 class Object:
     plan: ObjectPlan
     non_null: bool
-    #: The Python class of the type's objects, when an instance of exactly that
-    #: class needs no check (not awaitable, its own type): see `Run.complete`.
-    origin: type | None = None
+    #: The Python classes whose instances need no check (not awaitable, of this
+    #: type): the type's own class, and the classes it says may stand for its
+    #: objects (`READ_FROM`); see `Run.complete`.
+    origins: frozenset[type] = frozenset()
     paths: bool = False
     exact: None = None
     serialize: None = None
@@ -230,7 +231,7 @@ class Planner:
             item = self._completion(type_.of_type, details, variable_values)
             return ListOf(item, non_null, paths=item.paths)
         if is_leaf_type(type_):
-            return Leaf(type_, non_null, None, False, *leaf_serializer(type_, non_null))
+            return Leaf(type_, non_null, frozenset(), False, *leaf_serializer(type_, non_null))
         if not isinstance(type_, GraphQLObjectType):
             raise NotPlannable  # an interface or a union
         grouped, defers, _ = collect_subfields(
@@ -239,15 +240,22 @@ class Planner:
         if defers:
             raise NotPlannable
         plan = self._object(type_, grouped, variable_values)
-        return Object(plan, non_null, _origin(type_), plan.paths)
+        return Object(plan, non_null, _origins(type_), plan.paths)
 
 
-def _origin(type_: GraphQLObjectType) -> type | None:
+#: The class attribute of a Strawberry type that names the classes whose instances
+#: may stand for its objects: read by the same attribute names (a row that has them
+#: all), and answered the same way by a plan and by graphql-core.
+READ_FROM = "read_from"
+
+
+def _origins(type_: GraphQLObjectType) -> frozenset[type]:
     definition = type_.extensions.get("strawberry-definition")
     origin = getattr(definition, "origin", None)
-    if not isinstance(origin, type) or hasattr(origin, "__await__"):
-        return None
-    return origin
+    if not isinstance(origin, type):
+        return frozenset()
+    classes = (origin, *vars(origin).get(READ_FROM, ()))
+    return frozenset(c for c in classes if isinstance(c, type) and not hasattr(c, "__await__"))
 
 
 def has_directives(node: Node) -> bool:

@@ -179,8 +179,9 @@ class Run:
         One of its type's own class whose plan needs no path never comes here: the
         object's function builds it (`schema.compiled.compile_object`)."""
         completion = field.completion
-        if type(value) is completion.origin:
-            return completion.plan.build(self, value, _path((path, field.key, field.parent.name)))
+        if type(value) in completion.origins:  # only an Object has origins
+            plan = completion.plan  # type: ignore[union-attr]
+            return plan.build(self, value, _path((path, field.key, field.parent.name)))
         if path is None:  # an object built without paths: the usual way would need one
             if value is None and not completion.non_null:
                 return None
@@ -233,10 +234,11 @@ class Run:
         """The value completed as its type says, or None for now if it must be awaited
         (it is then put at `container[at]` once known)."""
         kind = type(value)
-        if kind is completion.origin:
-            # An instance of the object type's own class: neither awaitable, nor
-            # None, nor an error, and of its type (Strawberry's `is_type_of`).
-            return completion.plan.build(self, value, path)
+        if kind in completion.origins:
+            # An instance of the object type's own class, or of one that stands for
+            # it: neither awaitable, nor None, nor an error, and of its type
+            # (Strawberry's `is_type_of`). Only an Object has origins.
+            return completion.plan.build(self, value, path)  # type: ignore[union-attr]
         if kind is completion.exact:
             # A leaf value of the exact Python type its serialization is made for.
             serialize = completion.serialize
@@ -278,10 +280,10 @@ class Run:
         items: list[Any] = []
         item, paths = completion.item, completion.paths
         # An object of its type's own class is built at once, as `complete` would.
-        origin, plan = (item.origin, item.plan) if isinstance(item, Object) else (None, None)
+        origins, plan = (item.origins, item.plan) if isinstance(item, Object) else (_NONE, None)
         for index, element in enumerate(value):
             element_path = _path((path, index, None)) if paths else None
-            if plan is not None and type(element) is origin:
+            if plan is not None and type(element) in origins:
                 items.append(plan.build(self, element, element_path))
             else:
                 items.append(None)
@@ -318,6 +320,8 @@ _INFO_HEAD = ("field_name", "field_nodes", "return_type", "parent_type", "path")
 
 #: `Path(prev, key, typename)`, without the Python call of a named tuple's `__new__`.
 _path = partial(tuple.__new__, Path)
+
+_NONE: frozenset[type] = frozenset()
 
 #: Types whose values are never awaitable: `complete` asks no further.
 _NEVER_AWAITABLE = frozenset({type(None), bool, int, float, str, list, tuple, dict})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import strawberry
 
@@ -35,11 +35,8 @@ class TeamMember:
     role: team_models.TeamRole
     joined_at: datetime
 
-    @classmethod
-    def from_row(cls, member: MemberRow) -> TeamMember:
-        return cls(
-            profile=Profile.of(member, member.user_id), role=member.role, joined_at=member.joined_at
-        )
+    #: A team's member rows stand for its members (see `schema.plans.READ_FROM`).
+    read_from: ClassVar[tuple[type, ...]] = (MemberRow,)
 
 
 async def viewer_membership(info: Info, team_id: int) -> MembershipRow | None:
@@ -129,7 +126,8 @@ class Team:
 
     @strawberry.field
     async def members(self, info: Info) -> list[TeamMember]:
-        return [TeamMember.from_row(m) for m in await self._members(info)]
+        # The rows themselves: each is read as a TeamMember and as its Profile.
+        return await self._members(info)  # type: ignore[return-value]
 
     @strawberry.field
     async def storage_usage(self, info: Info) -> StorageUsage:

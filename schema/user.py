@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
 from strawberry.file_uploads import Upload
 
-import config
 from models import user as user_models
 from models.entity import Entity as EntityModel
+from models.user import photo_url
 from resolvers.context import Info
 from resolvers.loaders import MemberRow
 from schema.alert import (
@@ -32,10 +32,6 @@ if TYPE_CHECKING:
 LazyTeam = Annotated["Team", strawberry.lazy("schema.team")]
 
 strawberry.enum(user_models.Privacy, name="ProjectPrivacy")
-
-
-def photo_url(photo_file: str | None) -> str | None:
-    return f"{config.PUBLIC_URL}/media/{photo_file}" if photo_file else None
 
 
 @strawberry.type
@@ -78,13 +74,11 @@ class Profile:
     user_id: strawberry.Private[int]
     hides_teams: strawberry.Private[bool]
 
-    @classmethod
-    def from_model(cls, user: user_models.User) -> Profile:
-        return cls.of(user, user.id)
+    #: A team's member rows stand for their profiles (see `schema.plans.READ_FROM`).
+    read_from: ClassVar[tuple[type, ...]] = (MemberRow,)
 
     @classmethod
-    def of(cls, user: user_models.User | MemberRow, user_id: int) -> Profile:
-        """The profile of a user model or a member row (which name their columns alike)."""
+    def from_model(cls, user: user_models.User) -> Profile:
         return cls(
             username=user.username,
             name=user.name,
@@ -93,7 +87,7 @@ class Profile:
             location=user.location,
             website_url=user.website_url,
             photo_url=photo_url(user.photo_file),
-            user_id=user_id,
+            user_id=user.id,
             hides_teams=user.hide_teams_from_public,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 import pytest
 import strawberry
@@ -199,15 +199,7 @@ def test_a_plan_completes_each_resolved_value_as_graphql_core_does(n, usual_runs
     document = "query One($n: Int!) { thing(n: $n) { name nickname count color counted seenAt } }"
     schema = strawberry.Schema(query=OneResolved, execution_context_class=EventExecutor)
 
-    def answer() -> Any:
-        result = asyncio.run(schema.execute(document, variable_values={"n": n}))
-        return result.data, [(e.message, e.path) for e in result.errors or ()]
-
-    planned = answer()
-    abandoned = bool(usual_runs)
-    without_plans(monkeypatch)
-    assert planned == answer()
-    assert abandoned == bool(planned[1])
+    by_plan_as_usual(schema, document, {"n": n}, usual_runs, monkeypatch)
 
 
 @pytest.mark.parametrize("n", range(len(THINGS)))
@@ -216,15 +208,7 @@ def test_a_plan_reads_each_value_as_graphql_core_does(n, usual_runs, monkeypatch
     document = "query One($n: Int!) { thing(n: $n) { name nickname count color seenAt shout } }"
     schema = strawberry.Schema(query=OneThing, execution_context_class=EventExecutor)
 
-    def answer() -> Any:
-        result = schema.execute_sync(document, variable_values={"n": n})
-        return result.data, [(e.message, e.path) for e in result.errors or ()]
-
-    planned = answer()
-    abandoned = bool(usual_runs)
-    without_plans(monkeypatch)
-    assert planned == answer()
-    assert abandoned == bool(planned[1])  # the plan took every value that is no error
+    by_plan_as_usual(schema, document, {"n": n}, usual_runs, monkeypatch)
 
 
 def test_plain_fields_get_no_resolve_info(infos, monkeypatch):
@@ -359,6 +343,29 @@ def usual_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def without_plans(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(EventExecutor, "_plan", lambda self, root_type: None)
+
+
+def by_plan_as_usual(
+    schema: strawberry.Schema,
+    document: str,
+    variables: dict[str, Any],
+    usual_runs: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Any, list[Any]]:
+    """The query's data and errors by its plan, checked to be graphql-core's own, and the
+    plan checked to have given way exactly when there are errors (it took every value
+    that is none)."""
+
+    def answer() -> tuple[Any, list[Any]]:
+        result = asyncio.run(schema.execute(document, variable_values=variables))
+        return result.data, [(e.message, e.path) for e in result.errors or ()]
+
+    planned = answer()
+    abandoned = bool(usual_runs)
+    without_plans(monkeypatch)
+    assert planned == answer()
+    assert abandoned == bool(planned[1])
+    return planned
 
 
 def test_a_planned_query_answers_as_graphql_core_does(usual_runs, monkeypatch):
@@ -581,3 +588,68 @@ def test_a_field_that_waits_for_its_siblings_lock_gets_it(usual_runs):
 
     assert not result.errors and result.data == {"first": 1, "second": 2}
     assert usual_runs == []  # answered by its plan
+
+
+class BadgeRow(NamedTuple):
+    """A row that stands for a `Badge` and for its `Holder` (`read_from`)."""
+
+    label: str
+    holder_name: str | None
+
+    @property
+    def holder(self) -> BadgeRow:
+        return self
+
+    @property
+    def name(self) -> str | None:
+        return self.holder_name
+
+
+@strawberry.type
+class Holder:
+    name: str
+
+    read_from: ClassVar[tuple[type, ...]] = (BadgeRow,)
+
+
+@strawberry.type
+class Badge:
+    label: str
+    holder: Holder
+
+    read_from: ClassVar[tuple[type, ...]] = (BadgeRow,)
+
+
+BADGES: list[Any] = [
+    BadgeRow("gold", "ada"),
+    Badge(label="silver", holder=Holder(name="bob")),
+    Badge(label="bronze", holder=BadgeRow("bronze", "eve")),  # type: ignore[arg-type]
+    BadgeRow("tin", None),  # a null where the schema says non-null
+    Broken(label="lead", holder=None),  # neither its class nor a row
+]
+
+
+@strawberry.type
+class BadgeQuery:
+    @strawberry.field
+    async def badges(self, upto: int) -> list[Badge]:
+        return BADGES[:upto]
+
+
+@pytest.mark.parametrize("upto", [3, 4, 5])
+def test_rows_that_stand_for_a_type_answer_as_graphql_core_reads_them(
+    upto, usual_runs, monkeypatch
+):
+    schema = strawberry.Schema(query=BadgeQuery, execution_context_class=EventExecutor)
+    document = "query B($upto: Int!) { badges(upto: $upto) { label holder { name } } }"
+
+    planned = by_plan_as_usual(schema, document, {"upto": upto}, usual_runs, monkeypatch)
+
+    if upto == 3:
+        assert planned[0] == {
+            "badges": [
+                {"label": "gold", "holder": {"name": "ada"}},
+                {"label": "silver", "holder": {"name": "bob"}},
+                {"label": "bronze", "holder": {"name": "eve"}},
+            ]
+        }

@@ -502,3 +502,43 @@ async def test_organization_prefix_search_is_an_index_range_scan_on_postgres(db)
         "Org 4242",
         *(f"Org 4242{i}" for i in range(10)),
     ]
+
+
+MEMBER_PROFILES = """
+query Members($name: String!) {
+  team(name: $name) {
+    members {
+      profile { username name institution bio location websiteUrl photoUrl teams { name } }
+      role
+    }
+  }
+}
+"""
+PROFILE = """
+query Profile($username: String!) {
+  user(username: $username) {
+    username name institution bio location websiteUrl photoUrl teams { name }
+  }
+}
+"""
+
+
+async def test_a_members_profile_is_the_profile_anyone_sees(api):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    await make_team("ml-lab", ada, bob)
+    await make_team("vision", bob)
+    await api.signed_in(bob).execute(
+        'mutation { updateUser(input: {bio: "Builds engines.", location: "Turin", '
+        "hideTeamsFromPublic: true}) { errors { code } } }"
+    )
+    client = api.signed_in(ada)
+
+    team = await client.execute(MEMBER_PROFILES, {"name": "ml-lab"})
+    profiles = [await client.execute(PROFILE, {"username": u}) for u in ("ada", "bob")]
+
+    members = team["team"]["members"]
+    assert [m["profile"] for m in members] == [p["user"] for p in profiles]
+    assert [m["role"] for m in members] == ["ADMIN", "MEMBER"]
+    assert members[1]["profile"]["bio"] == "Builds engines."
+    assert members[1]["profile"]["teams"] == []  # bob hides his teams
+    assert members[0]["profile"]["teams"] == [{"name": "ml-lab"}]
