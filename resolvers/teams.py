@@ -46,6 +46,11 @@ class OrganizationChoice:
     name: str | None = None
 
 
+async def _answer(info: Info, team: TeamModel) -> Team:
+    """A team as a mutation answers it: with the viewer's membership as it is now."""
+    return Team.from_model(team, await viewer_membership(info, team.id))
+
+
 # Queries
 
 
@@ -56,10 +61,11 @@ async def team(info: Info, name: str) -> Team | None:
     found = await TeamModel.filter(entity__name_key=name_key(name.strip())).first()
     if found is None:
         return None
+    membership = await viewer_membership(info, found.id)
     # Anyone else gets the same null as for a team that does not exist.
-    if not viewer.admin and await viewer_membership(info, found.id) is None:
+    if not viewer.admin and membership is None:
         return None
-    return Team.from_model(found)
+    return Team.from_model(found, membership)
 
 
 async def organizations(
@@ -108,7 +114,7 @@ async def create_team(info: Info, input: CreateTeamInput) -> CreateTeamPayload:
         )
         await TeamMember.create(team=created, user=admin, role=TeamRole.ADMIN)
     info.context.loaders = Loaders()
-    return CreateTeamPayload(team=Team.from_model(created))
+    return CreateTeamPayload(team=await _answer(info, created))
 
 
 def _team_name(value: str) -> str:
@@ -194,7 +200,7 @@ async def add_team_member(info: Info, input: AddTeamMemberInput) -> TeamPayload:
                 f"'{user.username}' is already a member of {managed.name}.", field="username"
             ) from None
     info.context.loaders = Loaders()
-    return TeamPayload(team=Team.from_model(managed))
+    return TeamPayload(team=await _answer(info, managed))
 
 
 async def update_team_member(info: Info, input: UpdateTeamMemberInput) -> TeamPayload:
@@ -213,7 +219,7 @@ async def update_team_member(info: Info, input: UpdateTeamMemberInput) -> TeamPa
                 )
         await TeamMember.filter(id=membership.id).update(role=input.role)
     info.context.loaders = Loaders()
-    return TeamPayload(team=Team.from_model(managed))
+    return TeamPayload(team=await _answer(info, managed))
 
 
 async def remove_team_member(info: Info, input: RemoveTeamMemberInput) -> TeamPayload:
@@ -241,7 +247,7 @@ async def remove_team_member(info: Info, input: RemoveTeamMemberInput) -> TeamPa
     if viewer.id == user.id and viewer.default_entity_id == managed.entity_id:
         viewer.default_entity_id = viewer.entity_id
     info.context.loaders = Loaders()
-    return TeamPayload(team=Team.from_model(managed))
+    return TeamPayload(team=await _answer(info, managed))
 
 
 def _not_team_admin(team_name: str) -> Forbidden:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import strawberry
 
@@ -48,62 +48,55 @@ async def viewer_membership(info: Info, team_id: int) -> MembershipRow | None:
     return next((m for m in memberships if m.team_id == team_id), None)
 
 
-#: A team's `viewer_member` when it is not known in advance.
-UNKNOWN: Any = object()
-
-
 @strawberry.type
 class Team:
     id: strawberry.ID
     name: str
     type: team_models.TeamType
     created_at: datetime
+    viewer_role: team_models.TeamRole | None = strawberry.field(
+        description="The viewer's role in this team; null when it is not a member."
+    )
     team_id: strawberry.Private[int]
     entity_id: strawberry.Private[int]
     organization_id: strawberry.Private[int | None]
-    #: The viewer's membership of the team (None: not a member), when the team was
-    #: reached through the viewer's own memberships; else `UNKNOWN`, and looked up.
-    viewer_member: strawberry.Private[MembershipRow | None] = UNKNOWN
+    #: The viewer's membership of the team; None when it is not a member.
+    viewer_member: strawberry.Private[MembershipRow | None]
 
     @classmethod
-    def from_model(cls, team: team_models.Team) -> Team:
+    def from_model(cls, team: team_models.Team, viewer_member: MembershipRow | None) -> Team:
         return cls(
             id=strawberry.ID(str(team.id)),
             name=team.name,
             type=team.type,
             created_at=team.created_at,
+            viewer_role=viewer_member.role if viewer_member else None,
             team_id=team.id,
             entity_id=team.entity_id,
             organization_id=team.organization_id,
+            viewer_member=viewer_member,
         )
 
     @classmethod
-    def from_membership(cls, membership: MembershipRow, viewer_member: Any = UNKNOWN) -> Team:
+    def from_membership(
+        cls, membership: MembershipRow, viewer_member: MembershipRow | None
+    ) -> Team:
         return cls(
             id=strawberry.ID(str(membership.team_id)),
             name=membership.team_name,
             type=membership.team_type,
             created_at=membership.team_created_at,
+            viewer_role=viewer_member.role if viewer_member else None,
             team_id=membership.team_id,
             entity_id=membership.team_entity_id,
             organization_id=membership.team_organization_id,
             viewer_member=viewer_member,
         )
 
-    async def _viewer_membership(self, info: Info) -> MembershipRow | None:
-        if self.viewer_member is not UNKNOWN:
-            return self.viewer_member
-        return await viewer_membership(info, self.team_id)
-
-    async def _seen_whole(self, info: Info) -> bool:
+    def _seen_whole(self, info: Info) -> bool:
         """Members and admins see every member; others see what public profiles show."""
         viewer = info.context.user
-        if viewer is None or viewer.admin:
-            return viewer is not None
-        member = self.viewer_member
-        if member is UNKNOWN:
-            member = await viewer_membership(info, self.team_id)
-        return member is not None
+        return viewer is not None and (viewer.admin or self.viewer_member is not None)
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization | None:
@@ -114,7 +107,7 @@ class Team:
 
     async def _members(self, info: Info) -> list[MemberRow]:
         members = await info.context.loaders.members_by_team_id.load(self.team_id)
-        if await self._seen_whole(info):
+        if self._seen_whole(info):
             return members
         # A team reached through someone's public profile must not list the members
         # who hide their teams: that would undo their `hideTeamsFromPublic`.
@@ -132,16 +125,9 @@ class Team:
     @strawberry.field
     async def storage_usage(self, info: Info) -> StorageUsage:
         # A team reached through a public profile shows its members, not its usage.
-        if not await self._seen_whole(info):
+        if not self._seen_whole(info):
             raise Forbidden("Only the team's members and administrators may see its storage.")
         return await load_storage_usage(info, self.entity_id)
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="The viewer's role in this team; null when it is not a member."
-    )
-    async def viewer_role(self, info: Info) -> team_models.TeamRole | None:
-        membership = await self._viewer_membership(info)
-        return membership.role if membership else None
 
 
 @strawberry.input

@@ -101,14 +101,17 @@ class Profile:
 
 
 async def load_teams(info: Info, user_id: int) -> list[Team]:
-    """A user's teams, by name."""
-    from schema.team import UNKNOWN, Team
+    """A user's teams, by name, each with the viewer's membership of it."""
+    from schema.team import Team
 
-    memberships = await info.context.loaders.memberships_by_user_id.load(user_id)
+    loaders = info.context.loaders
+    memberships = await loaders.memberships_by_user_id.load(user_id)
     viewer = info.context.user
-    # The viewer's own teams: each membership is what `Team.viewer_role` would look up.
-    own = viewer is not None and viewer.id == user_id
-    return [Team.from_membership(m, viewer_member=m if own else UNKNOWN) for m in memberships]
+    if viewer is not None and viewer.id == user_id:
+        return [Team.from_membership(m, m) for m in memberships]  # the viewer's own teams
+    mine = [] if viewer is None else await loaders.memberships_by_user_id.load(viewer.id)
+    by_team = {m.team_id: m for m in mine}
+    return [Team.from_membership(m, by_team.get(m.team_id)) for m in memberships]
 
 
 @strawberry.type(description="The signed-in account, with its settings.")

@@ -456,3 +456,23 @@ async def test_payloads_of_several_mutations_in_one_document_are_current(api, la
     data = await api.signed_in(lab["ada"]).execute(document)
 
     assert data == {"first": {"team": {"memberCount": 4}}, "second": {"team": {"memberCount": 3}}}
+
+
+async def test_a_member_changes_answer_with_the_viewers_role_as_it_is_now(api):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    await make_team("lab", ada, bob)
+    client = api.signed_in(ada)
+    update = UPDATE_MEMBER.replace(TEAM_FIELDS, "team { viewerRole } errors { code }")
+    remove = REMOVE_MEMBER.replace(TEAM_FIELDS, "team { viewerRole } errors { code }")
+
+    promoted = await client.execute(
+        update, {"input": {"teamName": "lab", "username": "bob", "role": "ADMIN"}}
+    )
+    stepped_down = await client.execute(
+        update, {"input": {"teamName": "lab", "username": "ada", "role": "MEMBER"}}
+    )
+    left = await client.execute(remove, {"input": {"teamName": "lab", "username": "ada"}})
+
+    assert promoted["updateTeamMember"] == {"team": {"viewerRole": "ADMIN"}, "errors": []}
+    assert stepped_down["updateTeamMember"] == {"team": {"viewerRole": "MEMBER"}, "errors": []}
+    assert left["removeTeamMember"] == {"team": {"viewerRole": None}, "errors": []}

@@ -542,3 +542,19 @@ async def test_a_members_profile_is_the_profile_anyone_sees(api):
     assert members[1]["profile"]["bio"] == "Builds engines."
     assert members[1]["profile"]["teams"] == []  # bob hides his teams
     assert members[0]["profile"]["teams"] == [{"name": "ml-lab"}]
+
+
+async def test_a_public_profiles_teams_carry_the_viewers_role_in_each(api):
+    ada, bob, eve = await sign_up("ada"), await sign_up("bob"), await sign_up("eve")
+    await make_team("ml-lab", ada, bob, eve)
+    await make_team("vision", bob)
+    profile = 'query { user(username: "bob") { teams { name viewerRole } } }'
+
+    as_eve = await api.signed_in(eve).execute(profile)
+    anonymous = await api.execute(profile)
+
+    assert as_eve["user"]["teams"] == [
+        {"name": "ml-lab", "viewerRole": "MEMBER"},
+        {"name": "vision", "viewerRole": None},
+    ]
+    assert [t["viewerRole"] for t in anonymous["user"]["teams"]] == [None, None]
