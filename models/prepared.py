@@ -219,9 +219,7 @@ def _compile_build(
         "new": model.__new__,
         "model": model,
         "set": object.__setattr__,
-        "parse": datetime.fromisoformat,
-        "use_tz": get_use_tz,
-        "zone": get_default_timezone,
+        **_TIMESTAMP_NAMES,
     }
     items = [
         '"_partial": False',
@@ -241,6 +239,14 @@ def _compile_build(
     )
     exec(compile(source, f"<build {model.__name__}>", "exec"), namespace)  # noqa: S102
     return namespace["build"]  # type: ignore[no-any-return]
+
+
+#: What `_column_source`'s inline `Timestamp` conversion calls.
+_TIMESTAMP_NAMES = {
+    "parse": datetime.fromisoformat,
+    "use_tz": get_use_tz,
+    "zone": get_default_timezone,
+}
 
 
 def _column_source(n: int, position: int, how: int, convert: Any, namespace: dict[str, Any]) -> str:
@@ -300,9 +306,7 @@ def _compile_values(
     namespace: dict[str, Any] = {
         "new": tuple.__new__,
         "into": into,
-        "parse": datetime.fromisoformat,
-        "use_tz": get_use_tz,
-        "zone": get_default_timezone,
+        **_TIMESTAMP_NAMES,
     }
     values = [
         _column_source(n, n, *_value_conversion(query, query.model, name), namespace)

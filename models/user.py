@@ -9,12 +9,6 @@ from tortoise.models import Model
 import config
 from models.timestamps import Timestamp
 
-
-def photo_url(photo_file: str | None) -> str | None:
-    """The public address of a profile photo's file; None without a photo."""
-    return f"{config.PUBLIC_URL}/media/{photo_file}" if photo_file else None
-
-
 if TYPE_CHECKING:
     from models.alert import AlertDelivery, AlertEvent, AlertSubscription
     from models.api_key import ApiKey
@@ -22,6 +16,11 @@ if TYPE_CHECKING:
     from models.entity import Entity
     from models.integration import GithubIntegration, OAuthState, SlackIntegration
     from models.team import TeamMember
+
+
+def photo_url(photo_file: str | None) -> str | None:
+    """The public address of a profile photo's file; None without a photo."""
+    return f"{config.PUBLIC_URL}/media/{photo_file}" if photo_file else None
 
 
 class Privacy(StrEnum):

@@ -231,7 +231,8 @@ class Planner:
             item = self._completion(type_.of_type, details, variable_values)
             return ListOf(item, non_null, paths=item.paths)
         if is_leaf_type(type_):
-            return Leaf(type_, non_null, frozenset(), False, *leaf_serializer(type_, non_null))
+            exact, serialize = leaf_serializer(type_, non_null)
+            return Leaf(type_, non_null, exact=exact, serialize=serialize)
         if not isinstance(type_, GraphQLObjectType):
             raise NotPlannable  # an interface or a union
         grouped, defers, _ = collect_subfields(

@@ -176,7 +176,7 @@ class Run:
     ) -> Any:
         """An object attribute's value (read by the object's function), completed.
 
-        One of its type's own class whose plan needs no path never comes here: the
+        One of its type's origins whose plan needs no path never comes here: the
         object's function builds it (`schema.compiled.compile_object`)."""
         completion = field.completion
         if type(value) in completion.origins:  # only an Object has origins
@@ -280,7 +280,7 @@ class Run:
         items: list[Any] = []
         item, paths = completion.item, completion.paths
         # An object of its type's own class is built at once, as `complete` would.
-        origins, plan = (item.origins, item.plan) if isinstance(item, Object) else (_NONE, None)
+        origins, plan = item.origins, item.plan if isinstance(item, Object) else None
         for index, element in enumerate(value):
             element_path = _path((path, index, None)) if paths else None
             if plan is not None and type(element) in origins:
@@ -320,8 +320,6 @@ _INFO_HEAD = ("field_name", "field_nodes", "return_type", "parent_type", "path")
 
 #: `Path(prev, key, typename)`, without the Python call of a named tuple's `__new__`.
 _path = partial(tuple.__new__, Path)
-
-_NONE: frozenset[type] = frozenset()
 
 #: Types whose values are never awaitable: `complete` asks no further.
 _NEVER_AWAITABLE = frozenset({type(None), bool, int, float, str, list, tuple, dict})

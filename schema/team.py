@@ -60,8 +60,6 @@ class Team:
     team_id: strawberry.Private[int]
     entity_id: strawberry.Private[int]
     organization_id: strawberry.Private[int | None]
-    #: The viewer's membership of the team; None when it is not a member.
-    viewer_member: strawberry.Private[MembershipRow | None]
 
     @classmethod
     def from_model(cls, team: team_models.Team, viewer_member: MembershipRow | None) -> Team:
@@ -74,7 +72,6 @@ class Team:
             team_id=team.id,
             entity_id=team.entity_id,
             organization_id=team.organization_id,
-            viewer_member=viewer_member,
         )
 
     @classmethod
@@ -90,13 +87,12 @@ class Team:
             team_id=membership.team_id,
             entity_id=membership.team_entity_id,
             organization_id=membership.team_organization_id,
-            viewer_member=viewer_member,
         )
 
     def _seen_whole(self, info: Info) -> bool:
         """Members and admins see every member; others see what public profiles show."""
         viewer = info.context.user
-        return viewer is not None and (viewer.admin or self.viewer_member is not None)
+        return viewer is not None and (viewer.admin or self.viewer_role is not None)
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization | None:
