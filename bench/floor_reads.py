@@ -100,21 +100,6 @@ class Page:
 
         return self.once("members", read)
 
-    def organizations(self) -> asyncio.Future[dict[int, Row]]:
-        async def read() -> dict[int, Row]:
-            memberships = await self.memberships()
-            ids = list(dict.fromkeys(m[7] for m in memberships if m[7] is not None))
-            if not ids:
-                return {}
-            rows = await self.db.rows(
-                'SELECT "id","name","name_key","created_at" FROM "organization" '  # noqa: S608
-                f'WHERE "id" IN ({",".join("?" * len(ids))})',
-                ids,
-            )
-            return {r["id"]: r for r in rows}
-
-        return self.once("organizations", read)
-
 
 #: The columns of a membership row, in the order of the app's `MembershipRow`.
 MEMBERSHIPS_SQL = (
@@ -122,12 +107,14 @@ MEMBERSHIPS_SQL = (
     '"team_member__team"."name" "3","team_member__team"."type" "4",'
     '"team_member__team"."created_at" "5","team_member__team"."entity_id" "6",'
     '"team_member__team"."organization_id" "7","team_member__team__entity"."name" "8",'
-    '"team_member__team__entity"."is_team" "9" '
+    '"team_member__team__entity"."is_team" "9","team_member__team__organization"."name" "10" '
     'FROM "team_member" '
     'LEFT OUTER JOIN "team" "team_member__team" '
     'ON "team_member__team"."id"="team_member"."team_id" '
     'LEFT OUTER JOIN "entity" "team_member__team__entity" '
     'ON "team_member__team__entity"."id"="team_member__team"."entity_id" '
+    'LEFT OUTER JOIN "organization" "team_member__team__organization" '
+    'ON "team_member__team__organization"."id"="team_member__team"."organization_id" '
     'WHERE "team_member"."user_id" IN (?) '
     'ORDER BY "team_member__team__entity"."name_key" ASC'
 )

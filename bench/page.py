@@ -58,13 +58,10 @@ async def available_entities(page: Page) -> Json:
 
 
 async def teams(page: Page) -> Json:
-    memberships, members, organizations = await asyncio.gather(
-        page.memberships(), page.members(), page.organizations()
-    )
+    memberships, members = await asyncio.gather(page.memberships(), page.members())
     result = []
     for m in memberships:
         team_members = members[m[0]]
-        organization = organizations.get(m[7])
         result.append(
             {
                 "id": str(m[0]),
@@ -81,11 +78,7 @@ async def teams(page: Page) -> Json:
                     }
                     for t in team_members
                 ],
-                "organization": (
-                    {"id": str(organization["id"]), "name": organization["name"]}
-                    if organization
-                    else None
-                ),
+                "organization": None if m[7] is None else {"id": str(m[7]), "name": m[10]},
             }
         )
     return result

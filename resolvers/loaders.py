@@ -55,8 +55,9 @@ API_KEYS = Prepared(
 
 
 class MembershipRow(NamedTuple):
-    """A user's membership as the settings page reads it: the membership, its team
-    and the team's entity, read as values (`PreparedValues`), not as three models."""
+    """A user's membership as the settings page reads it: the membership, its team,
+    the team's entity and organization, read as values (`PreparedValues`), not as
+    four models."""
 
     team_id: int
     role: TeamRole
@@ -68,6 +69,8 @@ class MembershipRow(NamedTuple):
     team_organization_id: int | None
     entity_name: str
     entity_is_team: bool
+    #: None when the team has no organization.
+    organization_name: str | None
 
 
 MEMBERSHIPS = PreparedValues(
@@ -85,6 +88,7 @@ MEMBERSHIPS = PreparedValues(
             "team__organization_id",
             "team__entity__name",
             "team__entity__is_team",
+            "team__organization__name",
         )
     ),
     into=MembershipRow,

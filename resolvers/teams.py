@@ -27,6 +27,7 @@ from schema.team import (
     Team,
     TeamPayload,
     UpdateTeamMemberInput,
+    load_organization,
     viewer_membership,
 )
 
@@ -48,7 +49,8 @@ class OrganizationChoice:
 
 async def _answer(info: Info, team: TeamModel) -> Team:
     """A team as a mutation answers it: with the viewer's membership as it is now."""
-    return Team.from_model(team, await viewer_membership(info, team.id))
+    membership = await viewer_membership(info, team.id)
+    return Team.from_model(team, membership, await load_organization(info, team.organization_id))
 
 
 # Queries
@@ -65,7 +67,7 @@ async def team(info: Info, name: str) -> Team | None:
     # Anyone else gets the same null as for a team that does not exist.
     if not viewer.admin and membership is None:
         return None
-    return Team.from_model(found, membership)
+    return Team.from_model(found, membership, await load_organization(info, found.organization_id))
 
 
 async def organizations(

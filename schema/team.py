@@ -39,6 +39,13 @@ class TeamMember:
     read_from: ClassVar[tuple[type, ...]] = (MemberRow,)
 
 
+async def load_organization(info: Info, organization_id: int | None) -> Organization | None:
+    if organization_id is None:
+        return None
+    found = await info.context.loaders.organization_by_id.load(organization_id)
+    return Organization.from_model(found) if found else None
+
+
 async def viewer_membership(info: Info, team_id: int) -> MembershipRow | None:
     """The viewer's membership of a team, from the viewer's memberships loaded once."""
     viewer = info.context.user
@@ -57,49 +64,56 @@ class Team:
     viewer_role: team_models.TeamRole | None = strawberry.field(
         description="The viewer's role in this team; null when it is not a member."
     )
+    #: Known when the team is made: the viewer's teams read it with their memberships.
+    organization: Organization | None
     team_id: strawberry.Private[int]
     entity_id: strawberry.Private[int]
-    organization_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_model(cls, team: team_models.Team, viewer_member: MembershipRow | None) -> Team:
+    def from_model(
+        cls,
+        team: team_models.Team,
+        viewer_member: MembershipRow | None,
+        organization: Organization | None,
+    ) -> Team:
         return cls(
             id=strawberry.ID(str(team.id)),
             name=team.name,
             type=team.type,
             created_at=team.created_at,
             viewer_role=viewer_member.role if viewer_member else None,
+            organization=organization,
             team_id=team.id,
             entity_id=team.entity_id,
-            organization_id=team.organization_id,
         )
 
     @classmethod
     def from_membership(
         cls, membership: MembershipRow, viewer_member: MembershipRow | None
     ) -> Team:
+        organization_id, organization_name = (
+            membership.team_organization_id,
+            membership.organization_name,
+        )
         return cls(
             id=strawberry.ID(str(membership.team_id)),
             name=membership.team_name,
             type=membership.team_type,
             created_at=membership.team_created_at,
             viewer_role=viewer_member.role if viewer_member else None,
+            organization=(
+                None
+                if organization_id is None or organization_name is None
+                else Organization(id=strawberry.ID(str(organization_id)), name=organization_name)
+            ),
             team_id=membership.team_id,
             entity_id=membership.team_entity_id,
-            organization_id=membership.team_organization_id,
         )
 
     def _seen_whole(self, info: Info) -> bool:
         """Members and admins see every member; others see what public profiles show."""
         viewer = info.context.user
         return viewer is not None and (viewer.admin or self.viewer_role is not None)
-
-    @strawberry.field
-    async def organization(self, info: Info) -> Organization | None:
-        if self.organization_id is None:
-            return None
-        found = await info.context.loaders.organization_by_id.load(self.organization_id)
-        return Organization.from_model(found) if found else None
 
     async def _members(self, info: Info) -> list[MemberRow]:
         members = await info.context.loaders.members_by_team_id.load(self.team_id)

@@ -90,6 +90,7 @@ async def test_constant_parameters_after_the_keys_are_kept(db):
 async def test_every_loader_query_matches_its_plain_queryset(db):
     ada, bob = await sign_up("ada"), await sign_up("bob")
     await make_team("lab", ada, bob, organization="Lab Org")
+    await make_team("ops", bob)  # no organization
     team_ids = [m.team_id for m in await TeamMember.filter(user_id=ada.user.id)]
 
     by_loader = await loaders._members_by_team_id(team_ids)
@@ -112,7 +113,8 @@ async def test_every_loader_query_matches_its_plain_queryset(db):
         for t in team_ids
     ]
     assert all(type(m.role) is TeamRole and m.joined_at.tzinfo for g in by_loader for m in g)
-    # A membership row holds what the membership, its team and the team's entity hold.
+    # A membership row holds what the membership, its team, the team's entity and
+    # its organization hold.
     assert memberships == [
         [
             loaders.MembershipRow(
@@ -126,13 +128,19 @@ async def test_every_loader_query_matches_its_plain_queryset(db):
                 m.team.organization_id,
                 m.team.entity.name,
                 m.team.entity.is_team,
+                m.team.organization.name if m.team.organization else None,
             )
-            for m in await TeamMember.filter(user_id=u).select_related("team__entity")
+            for m in await TeamMember.filter(user_id=u)
+            .select_related("team__entity", "team__organization")
+            .order_by("team__entity__name_key")
         ]
         for u in (ada.user.id, bob.user.id)
     ]
-    assert [[m.entity_name for m in group] for group in memberships] == [["lab"], ["lab"]]
-    assert all(m.team_organization_id is not None for g in memberships for m in g)
+    assert [[m.entity_name for m in group] for group in memberships] == [["lab"], ["lab", "ops"]]
+    assert [[m.organization_name for m in group] for group in memberships] == [
+        ["Lab Org"],
+        ["Lab Org", None],
+    ]
 
 
 async def test_a_missing_joined_row_is_none_as_tortoise_makes_it(db):
