@@ -28,6 +28,14 @@ class Organization:
     def from_model(cls, organization: team_models.Organization) -> Organization:
         return cls(id=strawberry.ID(str(organization.id)), name=organization.name)
 
+    @classmethod
+    def from_membership(cls, membership: MembershipRow) -> Organization | None:
+        """The team's organization as its membership row holds it; None for none."""
+        organization_id, name = membership.team_organization_id, membership.organization_name
+        if organization_id is None or name is None:
+            return None
+        return cls(id=strawberry.ID(str(organization_id)), name=name)
+
 
 @strawberry.type
 class TeamMember:
@@ -91,21 +99,13 @@ class Team:
     def from_membership(
         cls, membership: MembershipRow, viewer_member: MembershipRow | None
     ) -> Team:
-        organization_id, organization_name = (
-            membership.team_organization_id,
-            membership.organization_name,
-        )
         return cls(
             id=strawberry.ID(str(membership.team_id)),
             name=membership.team_name,
             type=membership.team_type,
             created_at=membership.team_created_at,
             viewer_role=viewer_member.role if viewer_member else None,
-            organization=(
-                None
-                if organization_id is None or organization_name is None
-                else Organization(id=strawberry.ID(str(organization_id)), name=organization_name)
-            ),
+            organization=Organization.from_membership(membership),
             team_id=membership.team_id,
             entity_id=membership.team_entity_id,
         )

@@ -344,6 +344,33 @@ async def test_team_is_visible_to_members_and_admins(api):
     assert as_root["team"]["members"] == team["members"]
 
 
+TEAM_ORGANIZATIONS = """
+query Organizations($username: String!, $name: String!) {
+  viewer { teams { name organization { id name } } }
+  user(username: $username) { teams { name organization { id name } } }
+  team(name: $name) { name organization { id name } }
+}
+"""
+
+
+async def test_a_teams_organization_is_the_same_however_the_team_is_reached(api):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    lab = await make_team("lab", ada, bob, organization="Acme")
+    await make_team("ops", bob, ada)  # a team without an organization, as older rows may be
+    acme = {"id": str(lab.organization_id), "name": "Acme"}
+
+    seen = [
+        await api.signed_in(ada).execute(TEAM_ORGANIZATIONS, {"username": "bob", "name": name})
+        for name in ("lab", "ops")
+    ]
+
+    teams = [{"name": "lab", "organization": acme}, {"name": "ops", "organization": None}]
+    for answer in seen:
+        assert answer["viewer"]["teams"] == teams
+        assert answer["user"]["teams"] == teams
+    assert [answer["team"] for answer in seen] == teams
+
+
 @pytest.mark.parametrize("name", ["ml-lab", "no-such-team", "ada"])
 async def test_team_is_null_for_everyone_else(api, name):
     ada, eve = await sign_up("ada"), await sign_up("eve")
