@@ -204,15 +204,17 @@ def _compile_build(
             set(instance, "__dict__", {"_partial": False, ..., "id": row[0],
                 "name": None if (v1 := row[1]) is None else convert_1(v1),
                 "created_at": None if (v2 := row[2]) is None
-                    else convert_2(v2) if type(v2) is not str
-                    or (p2 := parse(v2)).tzinfo is None or not use_tz()
-                    else p2.astimezone(zone())})
+                    else p2.astimezone(zone())
+                    if type(p2 := parse(v2) if type(v2) is str else v2) is datetime
+                    and p2.tzinfo is not None and use_tz()
+                    else convert_2(v2)})
             return instance
 
-    An enum column's value is looked up among its members, and SQLite's ISO text of
-    a `Timestamp` parsed and put in Tortoise's zone, as `Timestamp.to_python_value`
-    does, without a call of ours for each (the page has 75 and 92 of them); any
-    other value of theirs goes to the field's own conversion.
+    An enum column's value is looked up among its members, and a `Timestamp` (SQLite's
+    ISO text parsed, or PostgreSQL's driver's date-time) put in Tortoise's zone when
+    aware, as `Timestamp.to_python_value` does, without a call of ours for each (the
+    page has 75 and 92 of them); any other value of theirs goes to the field's own
+    conversion.
     """
     # `object.__setattr__`: a model's own `__setattr__` would see "__dict__" as a field.
     namespace: dict[str, Any] = {
@@ -243,6 +245,7 @@ def _compile_build(
 
 #: What `_column_source`'s inline `Timestamp` conversion calls.
 _TIMESTAMP_NAMES = {
+    "datetime": datetime,
     "parse": datetime.fromisoformat,
     "use_tz": get_use_tz,
     "zone": get_default_timezone,
@@ -265,9 +268,10 @@ def _column_source(n: int, position: int, how: int, convert: Any, namespace: dic
         return f"members_{n}[{v}] if ({v} := {value}) in members_{n} else convert_{n}({v})"
     return (
         f"None if ({v} := {value}) is None"
-        f" else convert_{n}({v}) if type({v}) is not str"
-        f" or ({parsed} := parse({v})).tzinfo is None or not use_tz()"
         f" else {parsed}.astimezone(zone())"
+        f" if type({parsed} := parse({v}) if type({v}) is str else {v}) is datetime"
+        f" and {parsed}.tzinfo is not None and use_tz()"
+        f" else convert_{n}({v})"
     )
 
 

@@ -184,6 +184,7 @@ WHEN = datetime(2026, 11, 27, 14, 25, 1, tzinfo=timezone(timedelta(hours=2)))
         ("ADMIN", "2026-11-27 14:25:01"),  # naive text: Tortoise's own conversion
         ("ADMIN", "2026-11-27T14:25:01.5Z"),
         ("ADMIN", WHEN),  # as PostgreSQL's driver answers
+        ("ADMIN", WHEN.replace(tzinfo=None)),  # a naive date-time: Tortoise's own conversion
         ("ADMIN", None),
         ("OWNER", "2026-11-27 14:25:01+00:00"),  # no such role: refused as Tortoise does
     ],
