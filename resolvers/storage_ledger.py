@@ -7,7 +7,6 @@ few indexed reads of counters however many files it holds.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -18,7 +17,7 @@ from tortoise.expressions import F
 
 import config
 from models.entity import Entity
-from models.prepared import PreparedValues
+from models.prepared import PreparedValues, side_by_side
 from models.storage import (
     StorageCategory,
     StorageCategoryCounter,
@@ -180,10 +179,7 @@ _PHOTOS = PreparedValues(
 
 async def totals_by_entity_id(ids: Sequence[int]) -> list[StorageTotals | None]:
     """Usage of each entity from its counters alone; `None` for an unknown id."""
-    # Three statements side by side: on PostgreSQL each takes a connection of the
-    # pool, and one after the other they were three round trips of the page's last
-    # wave (inside a transaction the connection's lock runs them in turn).
-    found_limits, counted, photos = await asyncio.gather(_LIMITS(ids), _COUNTED(ids), _PHOTOS(ids))
+    found_limits, counted, photos = await side_by_side(Entity, ids, _LIMITS, _COUNTED, _PHOTOS)
     limits = dict(found_limits)
     by_entity: dict[int, dict[StorageCategory, int]] = {
         entity_id: dict.fromkeys(StorageCategory, 0) for entity_id in limits

@@ -10,7 +10,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models.prepared import Prepared, PreparedValues, _Part
+from models.prepared import Prepared, PreparedValues, _Part, side_by_side
 from models.storage import StorageCategory, StorageCategoryCounter
 from models.team import Team, TeamMember, TeamRole
 from models.user import User
@@ -63,6 +63,30 @@ async def test_prepared_query_runs_inside_the_callers_transaction(db):
         inside = await prepared([lab.id])
 
     assert inside == []
+
+
+async def test_statements_side_by_side_answer_in_order_inside_and_outside_a_transaction(db):
+    ada, bob = await sign_up("ada"), await sign_up("bob")
+    lab, ops = await make_team("lab", ada, bob), await make_team("ops", bob)
+    roles = PreparedValues(
+        lambda ids: TeamMember.filter(team_id__in=ids).order_by("id").values_list("role")
+    )
+    users = PreparedValues(
+        lambda ids: TeamMember.filter(team_id__in=ids).order_by("id").values_list("user_id")
+    )
+
+    outside = await side_by_side(TeamMember, [lab.id], roles, users, roles)
+    async with in_transaction():
+        await TeamMember.filter(team_id=lab.id, user_id=bob.user.id).delete()
+        inside = await side_by_side(TeamMember, [lab.id, ops.id], users, roles)
+
+    assert outside == [
+        [(TeamRole.ADMIN,), (TeamRole.MEMBER,)],
+        [(ada.user.id,), (bob.user.id,)],
+        [(TeamRole.ADMIN,), (TeamRole.MEMBER,)],
+    ]
+    # Inside, both see the transaction's own delete.
+    assert inside == [[(ada.user.id,), (bob.user.id,)], [(TeamRole.ADMIN,), (TeamRole.ADMIN,)]]
 
 
 async def test_query_whose_parameters_are_not_its_keys_runs_as_a_plain_queryset(db):
