@@ -20,7 +20,100 @@ from tests.helpers import create_database, drop_database
 ROOT = Path(config.ROOT)
 CONTRACT_CHECK = ROOT.parent / "shared" / "tools" / "check_contract.py"
 
-_MISSING = re.compile(r"^contract broken: \w+: (?:Field |Standard scalar )?([\w.]+) ")
+#: What the contract holds and later issues build, by issue (`issues show N`): the
+#: check must report exactly these, so that a regression shows, and so does an item
+#: built without being struck off here.
+PENDING = {
+    20: {  # the W&B SDK's shapes
+                "JSONString was removed.",
+                "ServerFeature was removed.",
+                "ServerInfo was removed.",
+                "UserEdge was removed.",
+                "UserConnection was removed.",
+                "TeamEdge was removed.",
+                "TeamConnection was removed.",
+                "ApiKeyEdge was removed.",
+                "ApiKeyConnection was removed.",
+                "Member was removed.",
+                "Invite was removed.",
+                "CreateInviteInput was removed.",
+                "CreateInvitePayload was removed.",
+                "InviteIdInput was removed.",
+                "DeleteTeamInput was removed.",
+        "Field Query.entity was removed.",
+        "Field Query.users was removed.",
+        "Field Query.serverInfo was removed.",
+        "Field User.entity was removed.",
+        "Field User.flags was removed.",
+        "Field User.deletedAt was removed.",
+        "Field User.invites was removed.",
+        "Argument User.teams(first:) was removed.",
+        "Argument User.teams(after:) was removed.",
+        "Field User.teams changed type from TeamConnection! to [Team!]!.",
+        "Argument User.apiKeys(first:) was removed.",
+        "Argument User.apiKeys(after:) was removed.",
+        "Field User.apiKeys changed type from ApiKeyConnection! to [ApiKey!]!.",
+        "Field Entity.id was removed.",
+        "Field Entity.entityType was removed.",
+        "Field Entity.photoUrl was removed.",
+        "Field Entity.available was removed.",
+        "Field Entity.readOnly was removed.",
+        "Field Entity.readOnlyAdmin was removed.",
+        "Field Entity.privateOnly was removed.",
+        "Field Entity.codeSavingEnabled was removed.",
+        "Field Entity.defaultAccess was removed.",
+        "Field Entity.isPaid was removed.",
+        "Field Entity.storageBytes was removed.",
+        "Field Entity.limits was removed.",
+        "Field Entity.members was removed.",
+        "Field Mutation.createInvite was removed.",
+        "Field Mutation.acceptInvite was removed.",
+        "Field Mutation.deleteInvite was removed.",
+        "Field Mutation.deleteTeam was removed.",
+        "Field CreateTeamInput.type changed type from TeamType to TeamType!.",
+        "Field CreateTeamPayload.entity was removed.",
+        "Field GenerateApiKeyInput.name changed type from String to String!.",
+        "Field DeleteApiKeyInput.id changed type from String! to ID!.",
+    },
+    21: {  # scoped, expiring API keys
+                "ApiKeyScope was removed.",
+        "Field ApiKey.scopes was removed.",
+        "Field ApiKey.expiresAt was removed.",
+        "Field GenerateApiKeyInput.scopes was removed.",
+        "Field GenerateApiKeyInput.expiresAt was removed.",
+    },
+    22: {  # destinations, routes and deliveries
+                "DeliveryAttempt was removed.",
+                "Destination was removed.",
+                "AlertRoute was removed.",
+                "CreateWebhookDestinationInput was removed.",
+                "DestinationSecretPayload was removed.",
+                "DestinationIdInput was removed.",
+                "UpdateDestinationInput was removed.",
+                "DestinationPayload was removed.",
+                "SetAlertRouteInput was removed.",
+                "AlertRoutePayload was removed.",
+                "AlertRouteIdInput was removed.",
+                "RedeliverAlertInput was removed.",
+        "Enum value AlertChannel.WEBHOOK was removed.",
+        "Enum value AlertChannel.DISCORD was removed.",
+        "Field User.destinations was removed.",
+        "Field User.alertRoutes was removed.",
+        "Field AlertDelivery.id was removed.",
+        "Field AlertDelivery.destination was removed.",
+        "Field AlertDelivery.attemptLog was removed.",
+        "Field Mutation.createWebhookDestination was removed.",
+        "Field Mutation.rotateWebhookSecret was removed.",
+        "Field Mutation.updateDestination was removed.",
+        "Field Mutation.deleteDestination was removed.",
+        "Field Mutation.testDestination was removed.",
+        "Field Mutation.setAlertRoute was removed.",
+        "Field Mutation.deleteAlertRoute was removed.",
+        "Field Mutation.redeliverAlert was removed.",
+    },
+}
+
+_BROKEN = re.compile(r"^contract broken: \w+: (.*)$")
 
 
 def test_schema_file_is_up_to_date():
@@ -30,17 +123,18 @@ def test_schema_file_is_up_to_date():
 
 
 @pytest.mark.skipif(not CONTRACT_CHECK.exists(), reason="the shared contract is not beside us")
-def test_contract_holds_for_every_built_type_and_mutation():
+def test_contract_holds_but_for_what_open_issues_build():
     result = subprocess.run(  # noqa: S603 - fixed arguments
         [sys.executable, str(CONTRACT_CHECK), str(ROOT / "schema.graphql")],
         capture_output=True,
         text=True,
         check=False,
     )
-    broken = [line for line in result.stdout.splitlines() if line.startswith("contract broken")]
-    missing = [match.group(1) if (match := _MISSING.match(line)) else line for line in broken]
+    broken = {m.group(1) for line in result.stdout.splitlines() if (m := _BROKEN.match(line))}
+    pending = set().union(*PENDING.values())
 
-    assert missing == []
+    assert sorted(broken - pending) == [], "the schema breaks the contract"
+    assert sorted(pending - broken) == [], "built: strike these off PENDING"
 
 
 def test_migrations_match_the_models():
