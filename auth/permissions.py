@@ -6,8 +6,8 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
+from errors import Unauthenticated
 from resolvers.context import Info
-from resolvers.errors import Unauthenticated
 
 
 class IsAuthenticated(BasePermission):

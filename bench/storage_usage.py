@@ -39,10 +39,10 @@ from bench.figures import Figure, render  # noqa: E402
 from bench.servers import on_each_backend, orm, postgres_available  # noqa: E402
 from models.storage import StorageCategory  # noqa: E402
 from models.user import User  # noqa: E402
-from resolvers import storage_ledger  # noqa: E402
 from resolvers.context import Context  # noqa: E402
-from resolvers.storage_ledger import FileReport  # noqa: E402
 from schema import schema  # noqa: E402
+from services import storage_ledger  # noqa: E402
+from services.storage_ledger import FileReport  # noqa: E402
 from tests.helpers import create_database, drop_database  # noqa: E402
 
 QUERY = """

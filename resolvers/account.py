@@ -15,6 +15,7 @@ from tortoise.expressions import F
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from errors import Conflict, Invalid, NotFound
 from models.alert import AlertDelivery, AlertEvent, AlertSubscription
 from models.api_key import ApiKey
 from models.beta import UserBetaFeature
@@ -22,13 +23,12 @@ from models.entity import Entity
 from models.integration import GithubIntegration, OAuthState, SlackIntegration
 from models.team import Team, TeamMember, TeamRole
 from models.user import User as UserModel
-from resolvers import storage_ledger
 from resolvers.context import Info
-from resolvers.errors import Conflict, Invalid, NotFound
 from resolvers.github import revoke_removed_grant
 from resolvers.user import remove_photo_file_if_unused
 from schema.account import DeleteAccountInput
 from schema.common import SuccessPayload, UserError
+from services import storage_ledger
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from errors import Forbidden, Invalid, LimitExceeded
 from models.alert import AlertChannel, AlertEventType, AlertSeverity
 from models.alert import AlertEvent as AlertEventModel
 from models.alert import AlertSubscription as AlertSubscriptionModel
@@ -20,7 +21,6 @@ from models.integration import SlackIntegration as SlackIntegrationModel
 from models.user import User
 from notifiers.outbox import raise_alert
 from resolvers.context import Info
-from resolvers.errors import Forbidden, Invalid, LimitExceeded
 from resolvers.validation import Checks, text
 from schema.alert import (
     AlertEvent,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from auth import api_keys
+from errors import LimitExceeded, NotFound
 from models.api_key import ApiKey as ApiKeyModel
 from models.user import User as UserModel
 from resolvers.context import Info
-from resolvers.errors import LimitExceeded, NotFound
 from resolvers.validation import Checks, text
 from schema.api_key import (
     ApiKey,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from errors import NotFound
 from models.beta import BetaFeature as BetaFeatureModel
 from models.beta import UserBetaFeature
 from resolvers.context import Info
-from resolvers.errors import NotFound
 from resolvers.loaders import Loaders
 from schema.beta import BetaFeature, SetBetaFeatureInput, SetBetaFeaturePayload, load_beta_features
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from auth import oauth
+from errors import Invalid
 from models.integration import OAuthProvider, OAuthState
 from models.user import User
-from resolvers.errors import Invalid
 from resolvers.validation import text
 
 

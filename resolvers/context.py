@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from errors import Unauthenticated
 from models.user import User
-from resolvers.errors import Unauthenticated
 from resolvers.loaders import Loaders
 
 

@@ -10,11 +10,11 @@ from tortoise.transactions import in_transaction
 import config
 from auth import github
 from auth.sealing import Unreadable, seal, unseal
+from errors import DomainError, Invalid, NotFound, Unavailable
 from models.integration import GithubIntegration as GithubIntegrationModel
 from models.integration import OAuthProvider
 from resolvers import connect
 from resolvers.context import Info
-from resolvers.errors import DomainError, Invalid, NotFound, Unavailable
 from schema.common import SuccessPayload, UserError
 from schema.connect import (
     CompleteConnectInput,

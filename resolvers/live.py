@@ -25,10 +25,10 @@ from collections.abc import AsyncGenerator, Awaitable
 
 import strawberry
 
+from errors import BadUserInput, PublicError, Unauthenticated
 from models.alert import AlertDelivery, AlertEvent
 from notifiers import bus
 from resolvers.context import Info
-from resolvers.errors import BadUserInput, PublicError, Unauthenticated
 from resolvers.loaders import many_per_key
 from schema.alert import AlertEvent as AlertEventType
 

@@ -24,9 +24,9 @@ from models.prepared import Prepared, PreparedValues
 from models.storage import StorageProjectCounter
 from models.team import Organization, TeamMember, TeamRole, TeamType
 from models.user import User, photo_url
-from resolvers import storage_ledger
 from resolvers.dataloader import DataLoader
-from resolvers.storage_ledger import StorageTotals
+from services import storage_ledger
+from services.storage_ledger import StorageTotals
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -10,12 +10,12 @@ from tortoise.transactions import in_transaction
 
 from auth import slack
 from auth.sealing import seal
+from errors import Unavailable
 from models.alert import AlertChannel, AlertSubscription
 from models.integration import OAuthProvider
 from models.integration import SlackIntegration as SlackIntegrationModel
 from resolvers import connect
 from resolvers.context import Info
-from resolvers.errors import Unavailable
 from schema.alert import ConnectSlackPayload, SlackIntegration
 from schema.common import SuccessPayload
 from schema.connect import (

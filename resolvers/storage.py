@@ -6,13 +6,11 @@ from collections.abc import Sequence
 
 from tortoise.transactions import in_transaction
 
+from errors import Forbidden, Invalid, LimitExceeded, NotFound
 from models.entity import Entity, name_key
 from models.team import TeamMember
 from models.user import User as UserModel
-from resolvers import storage_ledger
 from resolvers.context import Info
-from resolvers.errors import Forbidden, Invalid, LimitExceeded, NotFound
-from resolvers.storage_ledger import FileReport
 from resolvers.validation import Checks, has_control_characters, text
 from schema.storage import (
     DeleteStoredFilesInput,
@@ -23,6 +21,8 @@ from schema.storage import (
     StoredFileInput,
     load_storage_usage,
 )
+from services import storage_ledger
+from services.storage_ledger import FileReport
 
 MAX_FILES_PER_CALL = 1000
 MAX_PATH_LENGTH = 1024

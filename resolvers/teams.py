@@ -9,13 +9,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from models.entity import Entity, name_key
 from models.team import Organization as OrganizationModel
 from models.team import Team as TeamModel
 from models.team import TeamMember, TeamRole
 from models.user import User as UserModel
 from resolvers.context import Info
-from resolvers.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from resolvers.loaders import Loaders
 from resolvers.validation import Checks, text, unstorable
 from schema.team import (

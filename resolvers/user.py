@@ -8,12 +8,11 @@ from starlette.datastructures import UploadFile
 from tortoise.transactions import in_transaction
 
 import config
+from errors import Invalid
 from models.entity import name_key
 from models.team import TeamMember
 from models.user import User as UserModel
-from resolvers import photos
 from resolvers.context import Info
-from resolvers.errors import Invalid
 from resolvers.validation import Checks, given, http_url, text, unstorable
 from schema.user import (
     Profile,
@@ -26,6 +25,7 @@ from schema.user import (
     User,
     load_project_defaults,
 )
+from services import photos
 
 #: (input field, model attribute, label, max length, multi-line)
 _OPTIONAL_TEXT = (

@@ -13,7 +13,7 @@ from strawberry import UNSET
 from strawberry.types.unset import UnsetType
 from strawberry.utils.str_converters import to_camel_case
 
-from resolvers.errors import DomainError, Invalid, raise_any
+from errors import DomainError, Invalid, raise_any
 
 T = TypeVar("T")
 _LINE_BREAKS = {"\n", "\r", "\t"}

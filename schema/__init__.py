@@ -9,14 +9,15 @@ from typing import Any
 import strawberry
 from graphql import DocumentNode, GraphQLError, get_operation_ast
 from graphql import OperationType as GraphQLOperationType
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
-import config
+from api.documents import DOCUMENT_STORE, CheckedDocuments
+from api.limits import MAX_TOKENS, validation_rules
+from api.masking import PublicErrors, log_internal
 from auth.permissions import IsAdmin, IsAuthenticated
+from errors import drop_tracebacks
 from resolvers import account, alerts, api_keys, beta, github, live, slack, storage, teams, user
 from schema.alert import (
     AlertEvent,
@@ -29,19 +30,13 @@ from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
 from schema.beta import BetaFeature, SetBetaFeaturePayload
 from schema.common import SuccessPayload, mutation
 from schema.connect import StartConnectPayload
-from schema.documents import DOCUMENT_STORE, CheckedDocuments
 from schema.executor import EventExecutor
-from schema.extensions import PublicErrors, drop_tracebacks, log_internal
 from schema.github import ConnectGithubPayload
 from schema.known import KnownQueries
 from schema.scalars import SCALARS
 from schema.storage import StorageUsagePayload
 from schema.team import CreateTeamPayload, Organization, Team, TeamPayload
 from schema.user import Profile, UpdateProjectDefaultsPayload, UpdateUserPayload, User
-
-MAX_DEPTH = 10
-MAX_ALIASES = 50
-MAX_TOKENS = 5000
 
 
 @strawberry.type
@@ -213,7 +208,7 @@ class Schema(strawberry.Schema):
     ) -> DocumentNode | None:
         if self.extensions != EXTENSIONS or self.execution_context_class is not EventExecutor:
             return None
-        document = DOCUMENT_STORE.runnable(query, extensions, _validation_rules())
+        document = DOCUMENT_STORE.runnable(query, extensions, validation_rules())
         if document is None:
             return None
         operation = get_operation_ast(document, operation_name)
@@ -232,23 +227,8 @@ class Schema(strawberry.Schema):
         drop_tracebacks(errors)
 
 
-#: Our rules, made once: validated documents are cached by text and rules, so the
-#: rules must be the same objects for every request (Strawberry's limiters make
-#: new rule classes per request, so its validation cache never hits).
-LIMITS: tuple[Any, ...] = (
-    query_depth_limiter.create_validator(MAX_DEPTH, should_ignore=None),
-    max_aliases.create_validator(MAX_ALIASES),
-)
-#: A server that hides its IDE (GRAPHIQL=false, production) hides its schema too.
-LIMITS_WITHOUT_INTROSPECTION = (*LIMITS, NoSchemaIntrospectionCustomRule)
-
-
-def _validation_rules() -> tuple[Any, ...]:
-    return LIMITS if config.GRAPHIQL else LIMITS_WITHOUT_INTROSPECTION
-
-
 def _checked_documents() -> CheckedDocuments:
-    return CheckedDocuments(validation_rules=_validation_rules(), max_tokens=MAX_TOKENS)
+    return CheckedDocuments(validation_rules=validation_rules(), max_tokens=MAX_TOKENS)
 
 
 #: Factories, not instances: an instance would be shared by concurrent requests.

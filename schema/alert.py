@@ -9,10 +9,10 @@ from enum import Enum
 
 import strawberry
 
+from errors import BadUserInput
 from models import alert as models
 from models.integration import SlackIntegration as SlackIntegrationModel
 from resolvers.context import Info
-from resolvers.errors import BadUserInput
 from schema.common import UserError
 from schema.scalars import Duration
 

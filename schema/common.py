@@ -11,11 +11,11 @@ from strawberry.extensions.field_extension import AsyncExtensionResolver
 from strawberry.permission import BasePermission
 from strawberry.types.field import StrawberryField
 
+import errors
 from auth.permissions import IsAuthenticated
-from resolvers import errors
+from errors import drop_tracebacks
 from resolvers.context import Info
 from resolvers.validation import check_storable
-from schema.extensions import drop_tracebacks
 
 strawberry.enum(errors.ErrorCode)
 

@@ -28,7 +28,7 @@ from schema import plans
 from schema.plans import NotPlannable, ObjectPlan, Planner
 from schema.runs import Run
 
-#: Operations planned at most: documents are kept by `schema.documents` (256).
+#: Operations planned at most: documents are kept by `api.documents` (256).
 PLANS = 512
 
 

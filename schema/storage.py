@@ -6,9 +6,9 @@ import strawberry
 
 from models import storage as models
 from resolvers.context import Info
-from resolvers.storage_ledger import StorageTotals
 from schema.common import UserError
 from schema.scalars import Int64
+from services.storage_ledger import StorageTotals
 
 strawberry.enum(models.StorageCategory)
 

@@ -7,9 +7,9 @@ from typing import ClassVar
 
 import strawberry
 
+from errors import Forbidden
 from models import team as team_models
 from resolvers.context import Info
-from resolvers.errors import Forbidden
 from resolvers.loaders import MemberRow, MembershipRow
 from schema.common import UserError
 from schema.storage import StorageUsage, load_storage_usage

@@ -20,7 +20,8 @@ from models.entity import Entity
 from models.integration import SlackIntegration
 from models.team import Team, TeamMember, TeamRole
 from models.user import User
-from resolvers import account, photos
+from resolvers import account
+from services import photos
 from tests.fake_github import GOOD_CODE, TOKEN, FakeGithub
 from tests.helpers import Account, GraphQL, sign_up
 from tests.rows import all_models, snapshot

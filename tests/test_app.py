@@ -9,7 +9,8 @@ import pytest
 from strawberry.http.exceptions import WebSocketDisconnected
 
 import config
-from app import TransportWSHandler, create_app
+from api.websocket import TransportWSHandler
+from app import create_app
 from tests.helpers import LiveServer
 
 INTROSPECTION = "{ __schema { queryType { name } } }"

@@ -11,8 +11,8 @@ import pytest
 
 from models.api_key import ApiKey
 from models.user import User
-from resolvers import photos
 from schema.executor import EventExecutor
+from services import photos
 from tests.helpers import count_queries, sign_up
 from tests.rows import snapshot
 from tests.team_helpers import make_team

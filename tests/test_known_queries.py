@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from app import GraphQLApp
-from schema.documents import DOCUMENT_STORE, CheckedDocuments
+from api.documents import DOCUMENT_STORE, CheckedDocuments
+from api.view import GraphQLApp
 from tests.helpers import sign_up
 
 VIEWER = "query Viewer { viewer { username teams { name } } }"

@@ -8,7 +8,7 @@ import json
 import pytest
 from graphql import validate
 
-from schema.documents import DOCUMENT_STORE, Checked, Documents
+from api.documents import DOCUMENT_STORE, Checked, Documents
 from tests.helpers import sign_up
 
 VIEWER = "query Viewer { viewer { username } }"

@@ -10,6 +10,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 import config
+from errors import NotFound
 from models.entity import Entity
 from models.storage import (
     StorageCategory,
@@ -18,9 +19,8 @@ from models.storage import (
     StoredFile,
 )
 from models.user import User
-from resolvers import storage_ledger
-from resolvers.errors import NotFound
-from resolvers.storage_ledger import FileReport, totals_by_entity_id
+from services import storage_ledger
+from services.storage_ledger import FileReport, totals_by_entity_id
 from tests.helpers import GraphQL, count_queries, sign_up
 from tests.team_helpers import make_team
 

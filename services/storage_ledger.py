@@ -16,6 +16,7 @@ from typing import Any
 from tortoise.expressions import F
 
 import config
+from errors import NotFound
 from models.entity import Entity
 from models.prepared import PreparedValues, side_by_side
 from models.storage import (
@@ -25,7 +26,6 @@ from models.storage import (
     StoredFile,
 )
 from models.user import User
-from resolvers.errors import NotFound
 
 #: Rows per statement: far below SQLite's and PostgreSQL's parameter limits.
 BATCH = 500

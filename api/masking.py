@@ -10,7 +10,6 @@ error." and nothing more.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
@@ -40,27 +39,6 @@ def log_internal(errors: list[GraphQLError], context: ExecutionContext | None) -
                 ".".join(str(p) for p in error.path or ()),
                 exc_info=(type(original), original, original.__traceback__) if original else None,
             )
-
-
-def drop_tracebacks(errors: Iterable[BaseException]) -> None:
-    """Forgets the tracebacks of `errors`, of what they wrap and of what caused them.
-
-    A traceback holds the frames it passed through, and those hold what holds the
-    errors (the executor, a list of checks): a reference cycle that kept a failed
-    request's objects alive until a full garbage collection. Once an error is
-    logged or turned into a payload's `errors`, no one reads its traceback again.
-    """
-    seen: set[int] = set()
-    pending: list[BaseException | None] = list(errors)
-    while pending:
-        error = pending.pop()
-        if error is None or id(error) in seen:
-            continue
-        seen.add(id(error))
-        error.__traceback__ = None
-        pending += (error.__cause__, error.__context__)
-        if isinstance(error, GraphQLError):
-            pending.append(error.original_error)
 
 
 def _code(error: GraphQLError) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 import config
-from resolvers.errors import Invalid, LimitExceeded
+from errors import Invalid, LimitExceeded
 
 FIELD = "file"
 ACCEPTED_FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}

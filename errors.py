@@ -1,4 +1,4 @@
-"""Failures a resolver may raise.
+"""The domain's failures, importable by every layer, and the one error code enum.
 
 DomainError                expected: becomes a `UserError` in the mutation's payload
 ├── Invalid                INVALID, bad input
@@ -99,3 +99,24 @@ class Forbidden(PublicError):
 
 class BadUserInput(PublicError):
     code = "BAD_USER_INPUT"
+
+
+def drop_tracebacks(errors: Iterable[BaseException]) -> None:
+    """Forgets the tracebacks of `errors`, of what they wrap and of what caused them.
+
+    A traceback holds the frames it passed through, and those hold what holds the
+    errors (the executor, a list of checks): a reference cycle that kept a failed
+    request's objects alive until a full garbage collection. Once an error is
+    logged or turned into a payload's `errors`, no one reads its traceback again.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = list(errors)
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        error.__traceback__ = None
+        pending += (error.__cause__, error.__context__)
+        if isinstance(error, GraphQLError):
+            pending.append(error.original_error)

@@ -1,0 +1,2 @@
+"""Strawberry over Starlette: the view, its WebSocket handler, limits, documents,
+error masking."""

@@ -1,0 +1,93 @@
+"""Every limit a request meets before it runs, defined once.
+
+Bodies: `MAX_BODY_BYTES` for a GraphQL document with its variables, `MAX_UPLOAD_BYTES`
+for a multipart upload (settings, in `config`), refused with 413 before or while
+they arrive. Documents: their depth, aliases and tokens, checked when they are
+parsed and validated. Sockets: operations at once on one connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import max_aliases, query_depth_limiter
+
+import config
+
+MAX_DEPTH = 10
+MAX_ALIASES = 50
+MAX_TOKENS = 5000
+#: Operations at once on one WebSocket.
+MAX_OPERATIONS_PER_SOCKET = 10
+
+#: Our rules, made once: validated documents are cached by text and rules, so the
+#: rules must be the same objects for every request (Strawberry's limiters make
+#: new rule classes per request, so its validation cache never hits).
+LIMITS: tuple[Any, ...] = (
+    query_depth_limiter.create_validator(MAX_DEPTH, should_ignore=None),
+    max_aliases.create_validator(MAX_ALIASES),
+)
+#: A server that hides its IDE (GRAPHIQL=false, production) hides its schema too.
+LIMITS_WITHOUT_INTROSPECTION = (*LIMITS, NoSchemaIntrospectionCustomRule)
+
+
+def validation_rules() -> tuple[Any, ...]:
+    """The rules every document is validated with beyond graphql-core's own."""
+    return LIMITS if config.GRAPHIQL else LIMITS_WITHOUT_INTROSPECTION
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over the limit with 413, before or while they arrive.
+
+    Uploads (multipart) may carry a photo; any other body is a GraphQL document
+    with its variables and gets the smaller limit.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        is_upload = headers.get("content-type", "").startswith("multipart/form-data")
+        limit = self.max_upload_bytes if is_upload else self.max_bytes
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(limit)(scope, receive, send)
+            return
+        received, started = 0, False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(limit)(scope, receive, send)
+
+
+def _too_large(limit: int) -> Response:
+    return PlainTextResponse(f"Request body too large: the limit is {limit} bytes.", 413)
