@@ -37,8 +37,9 @@ run: migrate ## install, migrate and serve http://127.0.0.1:8000/settings (Graph
 test: install ## run the tests (PostgreSQL and Redis too when TEST_DATABASE_URL / TEST_REDIS_URL are set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-fuzz: install ## fuzz the schema longer than `make test` does (FUZZ_EXAMPLES per field, mode, caller)
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest tests/test_fuzz.py -s $(PYTEST_ARGS)
+fuzz: install ## fuzz longer than `make test`: the schema (FUZZ_EXAMPLES) and the fast path (DIFFERENTIAL_DOCUMENTS)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} DIFFERENTIAL_DOCUMENTS=$${DIFFERENTIAL_DOCUMENTS:-1000} \
+	  $(BIN)/python -m pytest tests/security/test_fuzz.py tests/fastpath/test_differential.py -s $(PYTEST_ARGS)
 
 soak: install ## 200 clients and 500 live subscribers for 60 s on one server (needs TEST_DATABASE_URL, TEST_REDIS_URL)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)

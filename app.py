@@ -22,19 +22,21 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 import config
+import fastpath
 import pages
 from api.limits import MAX_OPERATIONS_PER_SOCKET, BodyLimitMiddleware
 from api.view import GraphQLApp, credentials_refused
 from auth.backend import TokenOrKeyBackend
 from notifiers import bus, dispatcher, hooks
-from schema import schema
+from schema import Schema
+from schema import schema as default_schema
 
 logger = logging.getLogger("switchboard")
 
 
 def tune_garbage_collector() -> None:
     # Everything loaded by now (modules, the schema, the ORM) lives as long as the
-    # process: frozen, full collections skip it. Young collections run 70 times less
+    # process: frozen, full collections skip it. Young collections run far less
     # often than Python's default. Together they take the pauses that otherwise
     # stall a live alert's fan-out to a thousand subscribers (bench/fanout.py).
     gc.collect()
@@ -55,9 +57,15 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-def create_app(*, init_orm: bool = True) -> Starlette:
-    """The app; `init_orm=False` for a caller that has started Tortoise itself (tests)."""
-    graphql = GraphQLApp(
+class PlannedGraphQLApp(fastpath.KnownQueryView, GraphQLApp):
+    """The view, a known query posted as JSON answered by its plan (`fastpath`)."""
+
+
+def create_app(*, init_orm: bool = True, schema: Schema = default_schema) -> Starlette:
+    """The app; `init_orm=False` for a caller that has started Tortoise itself (tests),
+    and another `schema` (`schema.build_schema`) to compare the fast path with stock."""
+    view = PlannedGraphQLApp if isinstance(schema, fastpath.PlannedSchema) else GraphQLApp
+    graphql = view(
         schema,
         graphql_ide="graphiql" if config.GRAPHIQL else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),

@@ -43,6 +43,16 @@ def _secret(name: str, file_name: str) -> str:
     return value or _generated_secret(file_name)
 
 
+def _switch(value: str) -> bool:
+    """`on` or `off` (also `true`/`false`, `1`/`0`)."""
+    word = value.strip().lower()
+    if word in ("on", "true", "1"):
+        return True
+    if word in ("off", "false", "0"):
+        return False
+    raise ValueError(f"expected 'on' or 'off', not {value!r}")
+
+
 def _hosts(value: Sequence[str]) -> frozenset[str]:
     return frozenset(host.strip().lower() for host in value if host.strip())
 
@@ -97,6 +107,8 @@ OAUTH_REDIRECT_URIS: list[str] = list(
 )
 CORS_ORIGINS: list[str] = list(_env("CORS_ORIGINS", cast=CommaSeparatedStrings, default=""))
 GRAPHIQL: bool = _env("GRAPHIQL", cast=bool, default=True)
+#: The plan engine (`fastpath/`); off, every request runs through stock Strawberry.
+FAST_PATH: bool = _env("FAST_PATH", cast=_switch, default="on")
 
 DELIVERY_MAX_ATTEMPTS: int = _env("DELIVERY_MAX_ATTEMPTS", cast=int, default=8)
 DELIVERY_RETRY_BASE_SECONDS: float = _env("DELIVERY_RETRY_BASE_SECONDS", cast=float, default=2.0)

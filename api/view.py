@@ -9,8 +9,7 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.authentication import AuthenticationError
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -27,71 +26,11 @@ from resolvers.context import Context
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI view, with a short way for a known query sent by POST.
-
-    The web UI posts the same few queries over and over. One whose document is
-    known and valid (`schema.Schema.known_document`) is answered by its plan
-    (`schema.known`) without the view's general machinery: its content-type
-    parsing, request adapters, request-data checks, per-request operation-type
-    sets and result processing cost the settings page 0.17 M instructions a
-    request (9.92 M against 9.75 M when this was made). The answer is the one the view
-    would give, built by the view's own `create_response`. Anything else (another
-    content type, a body that is not a JSON object of the usual members, an unknown
-    or invalid document, a mutation, a plan that does not answer) goes the view's
-    way, with the body already read.
-    """
+    """Strawberry's ASGI view, with this API's context, socket authentication and
+    answers: every error masked and coded, bodies that are not JSON objects refused."""
 
     websocket_adapter_class = RejectingAdapter
     graphql_transport_ws_handler_class = TransportWSHandler
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or self._stream_transport_map:
-            await super().__call__(scope, receive, send)
-            return
-        request = Request(scope, receive)
-        response = await self.known_query(request) or await self.view(request)
-        await response(scope, receive, send)
-
-    async def view(self, request: Request) -> Response:
-        """The view's answer, as Strawberry's own `__call__` makes it."""
-        try:
-            answer = await self.run(request)
-            assert isinstance(answer, Response)  # noqa: S101 - an HTTP request's answer
-            return answer
-        except HTTPException as refused:
-            return PlainTextResponse(refused.reason, status_code=refused.status_code)
-
-    async def known_query(self, request: Request) -> Response | None:
-        """The answer to a known query posted as JSON, or None: the view's way."""
-        content_type = request.headers.get("content-type", "")
-        if content_type.partition(";")[0].strip().lower() != "application/json":
-            return None
-        body = await request.body()
-        try:
-            data = self.parse_json(body)
-        except (ValueError, HTTPException):
-            return None  # answered by the view, which says why
-        if not isinstance(data, dict):
-            return None
-        query, name = data.get("query"), data.get("operationName")
-        variables, extensions = data.get("variables"), data.get("extensions")
-        if not (
-            isinstance(query, str | None)
-            and isinstance(name, str | None)
-            and isinstance(variables, dict | None)
-            and isinstance(extensions, dict | None)
-        ):
-            return None
-        schema: Any = self.schema
-        document = schema.known_document(query, name, extensions)
-        if document is None:
-            return None
-        sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, response=sub_response)
-        answer = await schema.known.run(document, name, variables, context, None, extensions)
-        if answer is None:
-            return None
-        return self.create_response({"data": answer}, sub_response)
 
     async def run(  # type: ignore[override]
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET

@@ -23,7 +23,7 @@ DEFAULT_SUBSCRIPTIONS = (
 
 #: The account with its own and its default entity, in the same round trip (the
 #: request's loaders start with both, see `Loaders.prime_viewer`); built once.
-_ACCOUNT = Prepared(
+ACCOUNT = Prepared(
     lambda keys: (
         User.filter(entity__name_key=keys[0]).select_related("entity", "default_entity").limit(1)
     )
@@ -31,7 +31,7 @@ _ACCOUNT = Prepared(
 
 
 async def _account(username: str) -> User | None:
-    found = await _ACCOUNT([name_key(username)])
+    found = await ACCOUNT([name_key(username)])
     return found[0] if found else None
 
 

@@ -24,7 +24,7 @@ Defaults come from BENCH_ALERT_REQUESTS, BENCH_ROUNDS and BENCH_SECONDS.
 
 from __future__ import annotations
 
-from tests import settings
+from tests.support import settings
 
 settings.apply()
 
@@ -49,8 +49,8 @@ from bench.loadgen import CONNECTIONS, Load, LoadGenerator, Request  # noqa: E40
 from bench.servers import on_each_backend, postgres_available  # noqa: E402
 from bench.settings_page import describe, ratios  # noqa: E402
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process  # noqa: E402
-from tests.fakes import SlackServer  # noqa: E402
-from tests.helpers import Database, create_database, drop_database  # noqa: E402
+from tests.support.fakes import SlackServer  # noqa: E402
+from tests.support.helpers import Database, create_database, drop_database  # noqa: E402
 
 #: Sequential alerts a server, a round (after WARMUP more).
 REQUESTS = int(os.environ.get("BENCH_ALERT_REQUESTS", "150"))

@@ -12,7 +12,7 @@ functions called most, with how often a request. Not part of `make bench`.
 
 from __future__ import annotations
 
-from tests import settings
+from tests.support import settings
 
 settings.apply()
 
@@ -24,8 +24,9 @@ from types import FrameType  # noqa: E402
 from typing import Any  # noqa: E402
 
 from bench.floor import wrap  # noqa: E402
-from bench.page_cpu import call, page_requests  # noqa: E402
+from bench.page_cpu import page_requests  # noqa: E402
 from bench.servers import bench_database, orm  # noqa: E402
+from tests.support.asgi import call  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_CALL_REQUESTS", "20"))
 WARM_UP = 20

@@ -16,7 +16,7 @@ never asserted.
 
 from __future__ import annotations
 
-from tests import settings
+from tests.support import settings
 
 settings.apply()
 
@@ -36,7 +36,7 @@ from auth.tokens import issue_token  # noqa: E402
 from bench.figures import Figure, render  # noqa: E402
 from bench.sockets import subscribed_socket  # noqa: E402
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process  # noqa: E402
-from tests.helpers import create_database, drop_database  # noqa: E402
+from tests.support.helpers import create_database, drop_database  # noqa: E402
 
 COUNTS = [int(c) for c in os.environ.get("BENCH_FANOUT_COUNTS", "1000,5000").split(",")]
 #: Alerts raised (and waited for) at each count.

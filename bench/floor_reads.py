@@ -1,5 +1,6 @@
-"""The floor's reads: raw SQL on the app's Tortoise connection, the statements the
-app's resolvers and DataLoaders run, each made once per request (`Page`).
+"""The floor's reads: the statements the app's sign-in and DataLoaders run (their
+SQL taken from the app's own definitions, `models.prepared`), run by hand on the
+app's Tortoise connection, each once per request (`Page`).
 
 `bench/page.py` builds the settings page's sections from them.
 """
@@ -12,8 +13,11 @@ from datetime import datetime
 from typing import Any
 
 import config
+from auth.accounts import ACCOUNT
 from auth.tokens import verify_token
 from models.entity import name_key
+from models.prepared import Statement
+from resolvers import loaders
 
 Json = Any
 Row = Any
@@ -40,24 +44,25 @@ def photo_url(file_name: str | None) -> str | None:
 
 
 class Db:
-    """Raw SQL on the app's Tortoise connection, with the dialect's placeholders."""
+    """The app's statements (`models.prepared`), run by hand on its Tortoise connection."""
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
-        self.dollar = connection.capabilities.dialect == "postgres"
 
-    async def rows(self, sql: str, values: list[Any]) -> list[Row]:
-        if self.dollar:
-            sql = _dollars(sql)
-        _, rows = await self.connection.execute_query(sql, values)
+    async def rows(self, statement: Statement, keys: list[Any]) -> list[Row]:
+        shape = (statement, len(keys))
+        found = _SQL.get(shape)
+        if found is None:
+            sql, values = statement.statement(keys)
+            found = _SQL[shape] = (sql, values[len(keys) :])
+        sql, tail = found
+        _, rows = await self.connection.execute_query(sql, [*keys, *tail])
         return list(rows)
 
 
-def _dollars(sql: str) -> str:
-    parts = sql.split("?")
-    return "".join(
-        part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, start=1)
-    )
+#: Each statement's SQL for a number of keys, and the parameters after the keys: the
+#: floor looks them up once, as it once held them as text.
+_SQL: dict[tuple[Statement, int], tuple[str, list[Any]]] = {}
 
 
 class Page:
@@ -84,112 +89,24 @@ class Page:
 
     def memberships(self) -> asyncio.Future[list[Row]]:
         async def read() -> list[Row]:
-            return await self.db.rows(MEMBERSHIPS_SQL, [self.user["id"]])
+            return await self.db.rows(loaders.MEMBERSHIPS, [self.user["id"]])
 
         return self.once("memberships", read)
 
     def members(self) -> asyncio.Future[dict[int, list[Row]]]:
         async def read() -> dict[int, list[Row]]:
-            team_ids = [m[0] for m in await self.memberships()]
+            team_ids = [m[_TEAM_AT] for m in await self.memberships()]
             by_team: dict[int, list[Row]] = {t: [] for t in team_ids}
             if team_ids:
-                sql = MEMBERS_SQL.format(marks=",".join("?" * len(team_ids)))
-                for row in await self.db.rows(sql, team_ids):
-                    by_team[row[0]].append(row)
+                for row in await self.db.rows(loaders.MEMBERS, team_ids):
+                    by_team[row[_MEMBER_TEAM_AT]].append(row)
             return by_team
 
         return self.once("members", read)
 
 
-#: The columns of a membership row, in the order of the app's `MembershipRow`.
-MEMBERSHIPS_SQL = (
-    'SELECT "team_member"."team_id" "0","team_member"."role" "1","team_member"."user_id" "2",'
-    '"team_member__team"."name" "3","team_member__team"."type" "4",'
-    '"team_member__team"."created_at" "5","team_member__team"."entity_id" "6",'
-    '"team_member__team"."organization_id" "7","team_member__team__entity"."name" "8",'
-    '"team_member__team__entity"."is_team" "9","team_member__team__organization"."name" "10" '
-    'FROM "team_member" '
-    'LEFT OUTER JOIN "team" "team_member__team" '
-    'ON "team_member__team"."id"="team_member"."team_id" '
-    'LEFT OUTER JOIN "entity" "team_member__team__entity" '
-    'ON "team_member__team__entity"."id"="team_member__team"."entity_id" '
-    'LEFT OUTER JOIN "organization" "team_member__team__organization" '
-    'ON "team_member__team__organization"."id"="team_member__team"."organization_id" '
-    'WHERE "team_member"."user_id" IN (?) '
-    'ORDER BY "team_member__team__entity"."name_key" ASC'
-)
-
-_USER_COLUMNS = (
-    "id",
-    "location",
-    "email",
-    "website_url",
-    "name",
-    "photo_file",
-    "username",
-    "created_at",
-    "institution",
-    "admin",
-    "hide_teams_from_public",
-    "default_privacy",
-    "default_entity_id",
-    "entity_id",
-    "bio",
-    "code_saving_enabled",
-    "photo_bytes",
-)
-
-_MEMBER_PROFILE_COLUMNS = (
-    "username",
-    "name",
-    "institution",
-    "bio",
-    "location",
-    "website_url",
-    "photo_file",
-    "hide_teams_from_public",
-)
-
-MEMBERS_SQL = (
-    'SELECT "team_member"."team_id" "0","team_member"."role" "1",'  # noqa: S608 - fixed text
-    '"team_member"."joined_at" "2","team_member"."user_id" "3",'
-    + ",".join(
-        f'"team_member__user"."{c}" "{n}"' for n, c in enumerate(_MEMBER_PROFILE_COLUMNS, start=4)
-    )
-    + ' FROM "team_member" '
-    'LEFT OUTER JOIN "user" "team_member__user" '
-    'ON "team_member__user"."id"="team_member"."user_id" '
-    'LEFT OUTER JOIN "entity" "team_member__user__entity" '
-    'ON "team_member__user__entity"."id"="team_member__user"."entity_id" '
-    'WHERE "team_member"."team_id" IN ({marks}) '
-    'ORDER BY "team_member__user__entity"."name_key" ASC'
-)
-
-_ENTITY_COLUMNS = (
-    "id",
-    "deleted_at",
-    "name",
-    "created_at",
-    "name_key",
-    "storage_limit_bytes",
-    "is_team",
-)
-
-VIEWER_SQL = (
-    "SELECT "  # noqa: S608 - fixed text
-    + ",".join(f'"user"."{c}"' for c in _USER_COLUMNS)
-    + ","
-    + ",".join(
-        f'"user__{e}"."{c}" "user__{e}.{c}"'
-        for e in ("entity", "default_entity")
-        for c in _ENTITY_COLUMNS
-    )
-    + ' FROM "user" LEFT OUTER JOIN "entity" "user__entity" '
-    'ON "user__entity"."id"="user"."entity_id" '
-    'LEFT OUTER JOIN "entity" "user__default_entity" '
-    'ON "user__default_entity"."id"="user"."default_entity_id" '
-    'WHERE "user__entity"."name_key"=? LIMIT ?'
-)
+_TEAM_AT = list(loaders.MEMBERSHIP_COLUMNS).index("team_id")
+_MEMBER_TEAM_AT = list(loaders.MEMBER_COLUMNS).index("team_id")
 
 
 async def viewer(db: Db, authorization: str) -> Row:
@@ -198,7 +115,7 @@ async def viewer(db: Db, authorization: str) -> Row:
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized
     claims = verify_token(token.strip())
-    rows = await db.rows(VIEWER_SQL, [name_key(claims.username), 1])
+    rows = await db.rows(ACCOUNT, [name_key(claims.username)])
     if not rows:
         raise Unauthorized
     return rows[0]

@@ -8,9 +8,11 @@ instructions the process executes: the same count for the same code and data,
 however busy the machine is. Each side runs twice, after the same setup and
 warm-up, with 0 and with `BENCH_INSTRUCTION_REQUESTS` (300) requests; the
 difference over the requests is its count per request, and the ratio is the
-floor's count over GraphQL's. valgrind runs Python about fifty times slower
-(about four minutes in all, two runs at a time), so this is not part of `make
-bench`: it is the figure to compare a change with on a noisy machine.
+floor's count over GraphQL's. A third side sends GraphQL's document to the app
+built with `FAST_PATH=off`: stock Strawberry and graphql-core. valgrind runs
+Python about fifty times slower (about four minutes in all, two runs at a time),
+so this is not part of `make bench`: it is the figure to compare a change with
+on a noisy machine.
 
     python -m bench.instructions --sections
 
@@ -21,7 +23,7 @@ that. Where the difference between the two sides lies (about ten minutes).
 
 from __future__ import annotations
 
-from tests import settings
+from tests.support import settings
 
 settings.apply()
 
@@ -34,14 +36,17 @@ import sys  # noqa: E402
 from bench import page  # noqa: E402
 from bench.figures import Figure, render  # noqa: E402
 from bench.floor import wrap  # noqa: E402
-from bench.page_cpu import call, page_requests  # noqa: E402
+from bench.page_cpu import page_requests  # noqa: E402
 from bench.servers import MEMBERS_EACH, TEAMS, bench_database, orm  # noqa: E402
+from tests.support.asgi import call  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_INSTRUCTION_REQUESTS", "300"))
 #: Requests a side in `--sections`, which runs each side once a part and once whole.
 SECTION_REQUESTS = int(os.environ.get("BENCH_SECTION_REQUESTS", "100"))
 WARM_UP = 50
 SIDES = ("graphql", "floor")
+#: The page's document again, with the plan engine switched off (`FAST_PATH=off`).
+STOCK = "stock"
 
 
 def sections_without(dropped: str | None) -> list[page.Section]:
@@ -68,6 +73,9 @@ async def instructions(
     side: str, count: int, slots: asyncio.Semaphore, dropped: str | None = None
 ) -> int:
     """What cachegrind counted for a child process doing `count` requests."""
+    environment = dict(os.environ)
+    if side == STOCK:
+        side, environment["FAST_PATH"] = "graphql", "off"
     async with slots:
         child = await asyncio.create_subprocess_exec(
             "valgrind",
@@ -83,6 +91,7 @@ async def instructions(
             *([dropped] if dropped else []),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            env=environment,
         )
         _, stderr = await child.communicate()
     found = re.search(rb"I\s+refs:\s+([\d,]+)", stderr)
@@ -92,28 +101,40 @@ async def instructions(
 
 
 async def per_request(
-    slots: asyncio.Semaphore, requests: int, dropped: str | None = None
+    slots: asyncio.Semaphore,
+    requests: int,
+    dropped: str | None = None,
+    sides: tuple[str, ...] = SIDES,
 ) -> dict[str, float]:
     """Each side's instructions per request, without the part `dropped`."""
     counts = await asyncio.gather(
-        *(instructions(side, count, slots, dropped) for side in SIDES for count in (0, requests))
+        *(instructions(side, count, slots, dropped) for side in sides for count in (0, requests))
     )
-    return {side: (counts[2 * n + 1] - counts[2 * n]) / requests for n, side in enumerate(SIDES)}
+    return {side: (counts[2 * n + 1] - counts[2 * n]) / requests for n, side in enumerate(sides)}
 
 
 async def run() -> list[Figure]:
     name = "settings page instructions per request, floor vs GraphQL, SQLite"
     if shutil.which("valgrind") is None:
         return [Figure(name, "skipped: valgrind not found")]
-    counted = await per_request(asyncio.Semaphore(os.cpu_count() or 1), REQUESTS)
+    slots = asyncio.Semaphore(os.cpu_count() or 1)
+    counted = await per_request(slots, REQUESTS, sides=(*SIDES, STOCK))
+    note = f"cachegrind; in-process; {TEAMS} teams of {MEMBERS_EACH}; {REQUESTS} requests"
     return [
         Figure(
             name=name,
             measured=f"GraphQL: {counted['graphql'] / 1e6:.2f} M",
             baseline=f"floor: {counted['floor'] / 1e6:.2f} M",
             ratio=counted["floor"] / counted["graphql"],
-            note=f"cachegrind; in-process; {TEAMS} teams of {MEMBERS_EACH}; {REQUESTS} requests",
-        )
+            note=note,
+        ),
+        Figure(
+            name=f"{name}, FAST_PATH=off",
+            measured=f"GraphQL: {counted[STOCK] / 1e6:.2f} M",
+            baseline=f"floor: {counted['floor'] / 1e6:.2f} M",
+            ratio=counted["floor"] / counted[STOCK],
+            note=f"{note}; stock Strawberry and graphql-core execution",
+        ),
     ]
 
 

@@ -15,7 +15,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import config
-from bench.floor_reads import Db, Json, Page, Row, as_bool, as_time, photo_url, viewer
+from bench.floor_reads import (
+    Db,
+    Json,
+    Page,
+    Row,
+    as_bool,
+    as_time,
+    photo_url,
+    viewer,
+)
+from resolvers import loaders
+from services import storage_ledger
 
 # The sections of the page.
 
@@ -46,39 +57,49 @@ async def project_defaults(page: Page) -> Json:
     }
 
 
+#: Where each attribute of the app's rows is: their column lists are the definition.
+MEMBERSHIP = {name: at for at, name in enumerate(loaders.MEMBERSHIP_COLUMNS)}
+MEMBER = {name: at for at, name in enumerate(loaders.MEMBER_COLUMNS)}
+
+
 async def available_entities(page: Page) -> Json:
     memberships = await page.memberships()
+    name, is_team = MEMBERSHIP["name"], MEMBERSHIP["is_team"]
     return [page.entity("entity")] + [
-        {
-            "name": m[8],
-            "isTeam": as_bool(m[9]),
-        }
-        for m in memberships
+        {"name": m[name], "isTeam": as_bool(m[is_team])} for m in memberships
     ]
 
 
 async def teams(page: Page) -> Json:
     memberships, members = await asyncio.gather(page.memberships(), page.members())
+    at, of = MEMBERSHIP, MEMBER
     result = []
     for m in memberships:
-        team_members = members[m[0]]
+        team_members = members[m[at["team_id"]]]
+        organization_id = m[at["organization_id"]]
         result.append(
             {
-                "id": str(m[0]),
-                "name": m[3],
-                "type": m[4],
-                "createdAt": as_time(m[5]),
+                "id": str(m[at["team_id"]]),
+                "name": m[at["name"]],
+                "type": m[at["type"]],
+                "createdAt": as_time(m[at["created_at"]]),
                 "memberCount": len(team_members),
-                "viewerRole": m[1],
+                "viewerRole": m[at["role"]],
                 "members": [
                     {
-                        "profile": {"username": t[4], "name": t[5], "photoUrl": photo_url(t[10])},
-                        "role": t[1],
-                        "joinedAt": as_time(t[2]),
+                        "profile": {
+                            "username": t[of["username"]],
+                            "name": t[of["name"]],
+                            "photoUrl": photo_url(t[of["photo_file"]]),
+                        },
+                        "role": t[of["role"]],
+                        "joinedAt": as_time(t[of["joined_at"]]),
                     }
                     for t in team_members
                 ],
-                "organization": None if m[7] is None else {"id": str(m[7]), "name": m[10]},
+                "organization": None
+                if organization_id is None
+                else {"id": str(organization_id), "name": m[at["organization_name"]]},
             }
         )
     return result
@@ -86,18 +107,10 @@ async def teams(page: Page) -> Json:
 
 async def beta_features(page: Page) -> Json:
     async def catalog() -> list[Row]:
-        return await page.db.rows(
-            'SELECT "description","position","name","key" FROM "beta_feature" '
-            'ORDER BY "position" ASC,"key" ASC',
-            [],
-        )
+        return await page.db.rows(loaders.BETA_CATALOG, [])
 
     async def toggles() -> list[Row]:
-        return await page.db.rows(
-            'SELECT "enabled","id","feature_id","user_id" FROM "user_beta_feature" '
-            'WHERE "user_id" IN (?)',
-            [page.user["id"]],
-        )
+        return await page.db.rows(loaders.BETA_TOGGLES, [page.user["id"]])
 
     features, switched = await asyncio.gather(catalog(), toggles())
     enabled = {t["feature_id"]: as_bool(t["enabled"]) for t in switched}
@@ -113,11 +126,7 @@ async def beta_features(page: Page) -> Json:
 
 
 async def api_keys(page: Page) -> Json:
-    rows = await page.db.rows(
-        'SELECT "id","key_hash","name","prefix","created_at","last_used_at","description",'
-        '"user_id" FROM "api_key" WHERE "user_id" IN (?) ORDER BY "created_at" ASC,"id" ASC',
-        [page.user["id"]],
-    )
+    rows = await page.db.rows(loaders.API_KEYS, [page.user["id"]])
     return [
         {
             "id": str(k["id"]),
@@ -136,11 +145,7 @@ _CHANNEL_ORDER = ("EMAIL", "SLACK")
 
 
 async def alert_subscriptions(page: Page) -> Json:
-    rows = await page.db.rows(
-        'SELECT "id","user_id","event","channel","enabled" FROM "alert_subscription" '
-        'WHERE "user_id" IN (?)',
-        [page.user["id"]],
-    )
+    rows = await page.db.rows(loaders.ALERT_SUBSCRIPTIONS, [page.user["id"]])
     rows.sort(key=lambda s: (_EVENT_ORDER.index(s["event"]), _CHANNEL_ORDER.index(s["channel"])))
     return [
         {
@@ -156,19 +161,7 @@ async def alert_subscriptions(page: Page) -> Json:
 async def storage_usage(page: Page) -> Json:
     entity_id = page.user["entity_id"]
     limits, counters, photos = await asyncio.gather(
-        page.db.rows(
-            'SELECT "id" "0","storage_limit_bytes" "1" FROM "entity" WHERE "id" IN (?)', [entity_id]
-        ),
-        page.db.rows(
-            'SELECT "entity_id" "0","category" "1","bytes" "2" FROM "storage_category_counter" '
-            'WHERE "entity_id" IN (?)',
-            [entity_id],
-        ),
-        page.db.rows(
-            'SELECT "entity_id" "0","photo_bytes" "1" FROM "user" '
-            'WHERE "entity_id" IN (?) AND "photo_bytes">?',
-            [entity_id, 0],
-        ),
+        *(page.db.rows(s, [entity_id]) for s in storage_ledger.TOTALS_STATEMENTS)
     )
     by_category = dict.fromkeys(("RUN_FILES", "ARTIFACTS", "MEDIA"), 0)
     # Columns are aliased by position, as Tortoise's values_list() names them.

@@ -12,7 +12,7 @@ sharing the cores, which makes it the one to compare changes with.
 
 from __future__ import annotations
 
-from tests import settings
+from tests.support import settings
 
 settings.apply()
 
@@ -22,49 +22,15 @@ import os  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Awaitable, Callable  # noqa: E402
 
-from starlette.types import ASGIApp, Message  # noqa: E402
-
 from bench import page  # noqa: E402
 from bench.figures import Figure, median, render  # noqa: E402
 from bench.floor import PATH, wrap  # noqa: E402
 from bench.servers import MEMBERS_EACH, TEAMS, bench_database, on_each_backend, orm  # noqa: E402
 from bench.settings_page import NAMES, PAGE_QUERY, graphql_body  # noqa: E402
+from tests.support.asgi import call  # noqa: E402
 
 BLOCKS = int(os.environ.get("BENCH_ROUNDS", "10"))
 REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "100"))
-
-
-async def call(app: ASGIApp, method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
-    """One request to the ASGI app; the response body."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[bytes] = []
-
-    async def receive() -> Message:
-        if messages:
-            return messages.pop()
-        await asyncio.Event().wait()  # the client never disconnects
-        raise AssertionError("unreachable")
-
-    async def send(message: Message) -> None:
-        if message["type"] == "http.response.body":
-            sent.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return b"".join(sent)
 
 
 #: One in-process request: method, path, headers and body.

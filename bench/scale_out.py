@@ -11,7 +11,7 @@ they scale.
 
 from __future__ import annotations
 
-from tests import settings
+from tests.support import settings
 
 settings.apply()
 

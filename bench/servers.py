@@ -29,7 +29,7 @@ from models.storage import StorageCategory, StorageCategoryCounter
 from models.team import Organization, Team, TeamMember, TeamRole, TeamType
 from models.user import User
 from tests.e2e.process import ServerProcess, migrate, server_env
-from tests.helpers import Database, create_database, drop_database
+from tests.support.helpers import Database, create_database, drop_database
 
 VIEWER = "ada"
 #: The settings page of the bench: 5 teams of 6 (the viewer and 5 others), 3 API

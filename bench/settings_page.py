@@ -11,7 +11,7 @@ statements (checked in this process, statement by statement).
 
 from __future__ import annotations
 
-from tests import settings
+from tests.support import settings
 
 settings.apply()
 
@@ -42,7 +42,7 @@ from bench.servers import (  # noqa: E402
     orm,
     servers,
 )
-from tests.helpers import LiveServer, sql_heard_by  # noqa: E402
+from tests.support.helpers import LiveServer, sql_heard_by  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))

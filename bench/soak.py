@@ -18,7 +18,7 @@ load generator shares the machine with the server.
 
 from __future__ import annotations
 
-from tests import settings
+from tests.support import settings
 
 settings.apply()
 
@@ -40,8 +40,8 @@ from auth.tokens import issue_token  # noqa: E402
 from bench.fanout import rss_kib  # noqa: E402
 from bench.sockets import subscribed_socket  # noqa: E402
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process  # noqa: E402
-from tests.fakes import MailServer  # noqa: E402
-from tests.helpers import create_database, drop_database  # noqa: E402
+from tests.support.fakes import MailServer  # noqa: E402
+from tests.support.helpers import create_database, drop_database  # noqa: E402
 
 SETTINGS_PAGE = """
 query SettingsPage {

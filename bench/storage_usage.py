@@ -4,7 +4,7 @@
 
 Two databases, one holding an account with 10 files and one with N (1,000,000 by
 default, bulk-inserted in one statement): SQLite files, and PostgreSQL schemas too
-when TEST_DATABASE_URL is set (`tests/helpers.py` makes both; they are dropped
+when TEST_DATABASE_URL is set (`tests/support/helpers.py` makes both; they are dropped
 afterwards). The query runs through the real schema in-process, each run with a
 fresh context (fresh DataLoaders) as a request would, in blocks alternating
 between the databases; the figure is the ratio of the medians. The goal is a
@@ -15,7 +15,7 @@ BENCH_ROUNDS (the blocks).
 
 from __future__ import annotations
 
-from tests import settings
+from tests.support import settings
 
 settings.apply()
 
@@ -43,7 +43,7 @@ from resolvers.context import Context  # noqa: E402
 from schema import schema  # noqa: E402
 from services import storage_ledger  # noqa: E402
 from services.storage_ledger import FileReport  # noqa: E402
-from tests.helpers import create_database, drop_database  # noqa: E402
+from tests.support.helpers import create_database, drop_database  # noqa: E402
 
 QUERY = """
 { viewer { storageUsage {

@@ -13,14 +13,18 @@ if TYPE_CHECKING:
     from models.user import User
 
 
+#: The longest name of a user or a team.
+NAME_LENGTH = 64
+
+
 class Entity(Model):
     """A name that owns projects: a user's own, or a team's. One namespace for both."""
 
     id = fields.IntField(primary_key=True)
-    name = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=NAME_LENGTH)
     #: `name` lower-cased: the unique index makes the namespace case-insensitive,
     #: so two concurrent sign-ups or team creations cannot take one name twice.
-    name_key = fields.CharField(max_length=64, unique=True)
+    name_key = fields.CharField(max_length=NAME_LENGTH, unique=True)
     is_team = fields.BooleanField(default=False)
     #: Set when the account was deleted: the name stays taken, and tokens issued
     #: before this moment never bring the account back.

@@ -15,13 +15,12 @@ kept as it was the first time.
 
 It also builds the model objects itself (`_Rows`), as Tortoise's
 `Model._init_from_db` does but with each column's conversion looked up once per
-statement rather than once per row: half the cost (the settings page's 30
-members with their users: 0.67 ms of CPU beyond the SQL with Tortoise's
-executor, 0.34 ms this way, on SQLite; 0.56 and 0.25 ms on PostgreSQL).
+statement rather than once per row: about half the CPU beyond the SQL
+(docs/performance.md).
 
 It relies on Tortoise internals (`_make_query`, `_select_related_idx`, the
 model's field lists), which is why tortoise-orm is pinned to a minor version and
-tests/test_prepared.py compares every prepared query with the plain queryset.
+tests/models/test_prepared.py compares every prepared query with the plain queryset.
 """
 
 from __future__ import annotations
@@ -33,9 +32,12 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, Literal, TypeVar, overload
 
+from tortoise import context as tortoise_context
+from tortoise.context import _current_context
 from tortoise.fields.data import CharEnumFieldInstance, IntEnumFieldInstance
 from tortoise.models import Model
 from tortoise.queryset import QuerySet, ValuesListQuery
+from tortoise.router import router as tortoise_router
 from tortoise.timezone import get_default_timezone, get_use_tz
 
 from models.timestamps import Timestamp
@@ -74,28 +76,43 @@ class _Statement(Generic[Q, R]):
 
     async def __call__(self, keys: Sequence[Any]) -> list[R]:
         params = list(keys)
-        query = None
-        if self.model is None:
-            query = self.build(params)
-            self.model = query.model
-        db = self.model._choose_db()
-        shape = (db.capabilities.dialect, len(params))
-        if shape not in self.compiled:
-            query = query if query is not None else self.build(params)
-            self.compiled[shape] = self._compile(query, params, db, self.into)
-        compiled = self.compiled[shape]
+        db, compiled, query = self._compiled(params)
         if compiled is None:
             # A query whose parameters are not exactly its keys runs as usual.
             return list(await (query if query is not None else self.build(params)))
         _, found = await db.execute_query(compiled.sql, params + compiled.tail)
         if not found:
             return []
+        assert self.model is not None  # noqa: S101 - known once compiled
         rows = self._rows(self.model, compiled, found)
         if rows is None:
             # Rows this cannot build: Tortoise builds them, from now on.
-            self.compiled[shape] = None
+            self.compiled[(db.capabilities.dialect, len(params))] = None
             return list(await (query if query is not None else self.build(params)))
         return rows
+
+    def statement(self, keys: Sequence[Any]) -> tuple[str, list[Any]]:
+        """The SQL and parameters run for `keys` on the database in use: the bench's
+        floor runs these by hand."""
+        params = list(keys)
+        _, compiled, _ = self._compiled(params)
+        if compiled is None:
+            raise ValueError("this query is not prepared: it runs through Tortoise")
+        return compiled.sql, params + compiled.tail
+
+    def _compiled(self, params: list[Any]) -> tuple[Any, _Compiled | None, Q | None]:
+        """The database, the statement compiled for it and this many keys, and the
+        query if it had to be built."""
+        query = None
+        if self.model is None:
+            query = self.build(params)
+            self.model = query.model
+        db = connection_of(self.model)
+        shape = (db.capabilities.dialect, len(params))
+        if shape not in self.compiled:
+            query = query if query is not None else self.build(params)
+            self.compiled[shape] = self._compile(query, params, db, self.into)
+        return db, self.compiled[shape], query
 
     def _rows(
         self, model: type[Model], compiled: _Compiled, found: Sequence[Any]
@@ -117,6 +134,10 @@ class _Statement(Generic[Q, R]):
             build = _compile_values(query, into)
             return _Compiled(sql, [], values[len(params) :], values=build)
         return _Compiled(sql, list(query._select_related_idx), values[len(params) :])
+
+
+#: Any prepared statement, as the bench's floor runs it (`_Statement.statement`).
+Statement = _Statement[Any, Any]
 
 
 class Prepared(_Statement[QuerySet[M], M]):
@@ -163,6 +184,24 @@ class PreparedValues(_Statement[ValuesListQuery[Literal[False]], T]):
         return [build(row) for row in found]  # type: ignore[misc] # rows of `into`
 
 
+def connection_of(model: type[Model]) -> Any:
+    """The connection `model._choose_db()` answers (the transaction's, inside one),
+    found without walking the router and the context's connection handler, nine
+    Python calls for each statement, when no router is set: the current storage's
+    connection for the model's alias, if it is bound to the running loop (else
+    Tortoise's own way, which replaces it)."""
+    if tortoise_router._routers:
+        return model._choose_db()
+    context = _current_context.get() or tortoise_context._global_context
+    if context is None:
+        return model._choose_db()
+    alias = model._meta.default_connection or ""
+    found = context.connections._storage_var.get().get(alias)
+    if found is None or found._bound_loop is not asyncio.get_running_loop():
+        return model._choose_db()
+    return found
+
+
 async def side_by_side(
     model: type[Model], keys: Sequence[Any], *statements: Callable[[Sequence[Any]], Awaitable[R]]
 ) -> list[R]:
@@ -170,9 +209,8 @@ async def side_by_side(
     database runs statements at once (PostgreSQL's pool of connections, where one
     after the other they are as many round trips), and one after the other on
     SQLite, whose one connection runs them in turn anyway: there a task for each
-    cost more than it saved (the settings page's storage totals: 0.2 M instructions
-    a request). `model` chooses the database, the transaction's inside one."""
-    if model._choose_db().capabilities.dialect == "sqlite":
+    costs more than it saves. `model` chooses the database, the transaction's inside one."""
+    if connection_of(model).capabilities.dialect == "sqlite":
         return [await statement(keys) for statement in statements]
     return list(await asyncio.gather(*(statement(keys) for statement in statements)))
 
@@ -355,11 +393,12 @@ class _Part:
         cls,
         model: type[Model],
         names: list[str],
-        start: int,
+        positions: list[int],
         parent: tuple[Any, ...],
         attribute: str | None,
         path: tuple[Any, ...],
     ) -> _Part | None:
+        """The part of `model`, its columns `names` at `positions` in the row."""
         meta = model._meta
         how: dict[str, tuple[str, int, Any]] = {}
         for key, attr, _ in meta.db_native_fields:
@@ -370,9 +409,9 @@ class _Part:
             how[key] = (attr, *_conversion(f))
         if sorted(names) != sorted(how):
             return None  # a partial row (`.only()`): left to Tortoise
-        columns = tuple((start + n, *how[name]) for n, name in enumerate(names))
+        columns = tuple((at, *how[name]) for at, name in zip(positions, names, strict=True))
         custom_pk = meta.db_pk_column not in meta.generated_db_fields
-        pk_position = start + names.index(meta.db_pk_column)
+        pk_position = positions[names.index(meta.db_pk_column)]
         build = _compile_build(model, columns, custom_pk)
         slot = f"_{attribute}" if attribute else ""
         return cls(parent, slot, path, pk_position, build)
@@ -388,19 +427,28 @@ class _Rows:
 
     @classmethod
     def plan(cls, model: type[Model], select_related_idx: list[Any], keys: Any) -> _Rows:
-        names = list(keys)
+        # A model joined by two paths (`team__entity`, `team__organization`) has its
+        # columns selected twice: as Tortoise reads the row (through a dictionary),
+        # each name is taken once, at its first position.
+        first_at: dict[str, int] = {}
+        for at, name in enumerate(keys):
+            first_at.setdefault(name, at)
+        names, positions = list(first_at), list(first_at.values())
         if not select_related_idx:
-            part = _Part.plan(model, names, 0, (), None, (None,))
+            part = _Part.plan(model, names, positions, (), None, (None,))
             return cls((part,) if part else (), part is not None)
         parts = []
         first_model, current, *_, path = select_related_idx[0]
-        first = _Part.plan(first_model, names[:current], 0, (), None, tuple(path))
+        first = _Part.plan(first_model, names[:current], positions[:current], (), None, tuple(path))
         parts.append(first)
         for related, count, *_, full_path in select_related_idx[1:]:
             *parent, attribute = full_path
-            columns = [name.split(".", 1)[1] for name in names[current : current + count]]
+            span = slice(current, current + count)
+            columns = [name.split(".", 1)[1] for name in names[span]]
             parts.append(
-                _Part.plan(related, columns, current, tuple(parent), attribute, tuple(full_path))
+                _Part.plan(
+                    related, columns, positions[span], tuple(parent), attribute, tuple(full_path)
+                )
                 if count
                 else None
             )

@@ -12,13 +12,12 @@ from tortoise.timezone import get_default_timezone, get_use_tz
 class Timestamp(fields.DatetimeField):  # type: ignore[type-arg]
     """Tortoise's `DatetimeField`, parsing SQLite's ISO text with `datetime.fromisoformat`.
 
-    Tortoise parses that text with the iso8601 package, in Python: 7.7 µs a value
-    here, against 0.9 µs for `datetime.fromisoformat`. The settings page reads 92
-    date-times a request.
+    Tortoise parses that text with the iso8601 package, in Python, several times
+    slower than `datetime.fromisoformat`; the settings page reads dozens a request.
 
     An aware value (every one this schema stores, on both backends) goes straight to
     the configured time zone, as Tortoise's own `to_python_value` ends up doing after
-    four more calls: 1.1 µs a value instead of 3.6 µs. Naive values, and everything
+    four more calls. Naive values, and everything
     when `use_tz` is off, stay Tortoise's.
     """
 

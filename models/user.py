@@ -18,9 +18,24 @@ if TYPE_CHECKING:
     from models.team import TeamMember
 
 
-def photo_url(photo_file: str | None) -> str | None:
+def photo_address(photo_file: str | None) -> str | None:
     """The public address of a profile photo's file; None without a photo."""
     return f"{config.PUBLIC_URL}/media/{photo_file}" if photo_file else None
+
+
+#: The columns of an account that anyone may see, its public profile: what a team's
+#: member list reads of each member (`resolvers.loaders.MemberRow`).
+PUBLIC_COLUMNS = (
+    "id",
+    "username",
+    "name",
+    "institution",
+    "bio",
+    "location",
+    "website_url",
+    "photo_file",
+    "hide_teams_from_public",
+)
 
 
 class Privacy(StrEnum):

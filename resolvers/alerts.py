@@ -9,19 +9,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from errors import Forbidden, Invalid, LimitExceeded
 from models.alert import AlertChannel, AlertEventType, AlertSeverity
 from models.alert import AlertEvent as AlertEventModel
 from models.alert import AlertSubscription as AlertSubscriptionModel
-from models.entity import Entity, name_key
 from models.integration import SlackIntegration as SlackIntegrationModel
+from models.upsert import upsert
 from models.user import User
 from notifiers.outbox import raise_alert
 from resolvers.context import Info
-from resolvers.validation import Checks, text
+from resolvers.entities import acting_for
+from resolvers.validation import Checks, shown, text
 from schema.alert import (
     AlertEvent,
     AlertEventPayload,
@@ -62,12 +62,7 @@ async def set_alert_subscription(
         raise Invalid("Connect Slack before turning on Slack alerts.", field="channel")
     key: dict[str, Any] = {"user_id": account.id, "event": input.event, "channel": input.channel}
     async with in_transaction():
-        if not await AlertSubscriptionModel.filter(**key).update(enabled=input.enabled):
-            try:
-                async with in_transaction():  # a savepoint: a concurrent insert may win
-                    await AlertSubscriptionModel.create(**key, enabled=input.enabled)
-            except IntegrityError:
-                await AlertSubscriptionModel.filter(**key).update(enabled=input.enabled)
+        await upsert(AlertSubscriptionModel, key, enabled=input.enabled)
         row = await AlertSubscriptionModel.get(**key)
     return SetAlertSubscriptionPayload(alert_subscription=AlertSubscription.from_model(row))
 
@@ -159,22 +154,14 @@ async def report_run_state(info: Info, input: ReportRunStateInput) -> SuccessPay
 
 async def _run_entity(account: User, entity_name: str) -> str:
     """The entity's name as registered, if the caller may report runs of it."""
-    key = name_key(entity_name.strip())
-    if key == name_key(account.username):
-        return account.username
-    if 0 < len(key) <= 64:
-        entity = await Entity.filter(
-            name_key=key,
-            is_team=True,
-            team__members__user_id=account.id,
-        ).first()
-        if entity is not None:
-            return entity.name
-    # The same answer for a team that does not exist and one the caller is not
-    # in: a run tracker's key must not reveal which team names exist.
-    raise Forbidden(
-        f"You may not report runs of '{entity_name}': it is not you or a team of yours."
-    )
+    entity = await acting_for(account, entity_name)
+    if entity is None:
+        # The same answer for a team that does not exist and one the caller is not
+        # in: a run tracker's key must not reveal which team names exist.
+        raise Forbidden(
+            f"You may not report runs of '{shown(entity_name)}': it is not you or a team of yours."
+        )
+    return entity.name
 
 
 def _run_names(checks: Checks, project: str, run: str) -> tuple[str, str]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from errors import NotFound
 from models.beta import BetaFeature as BetaFeatureModel
 from models.beta import UserBetaFeature
+from models.upsert import upsert
 from resolvers.context import Info
-from resolvers.loaders import Loaders
 from schema.beta import BetaFeature, SetBetaFeatureInput, SetBetaFeaturePayload, load_beta_features
 
 #: Longer keys cannot be in the catalog (and the ORM refuses to compare them).
@@ -28,18 +27,10 @@ async def set_beta_feature(info: Info, input: SetBetaFeatureInput) -> SetBetaFea
         if len(input.key) <= KEY_LENGTH:
             feature = await BetaFeatureModel.filter(key=input.key).first()
         if feature is None:
-            raise NotFound(f"There is no beta feature {input.key[:64]!r}.", field="key")
-        toggle = UserBetaFeature.filter(user_id=account.id, feature_id=feature.key)
-        if not await toggle.update(enabled=input.enabled):
-            try:
-                async with in_transaction():
-                    await UserBetaFeature.create(
-                        user_id=account.id, feature_id=feature.key, enabled=input.enabled
-                    )
-            except IntegrityError:
-                # Another request made the row first: toggles are last-write-wins.
-                await toggle.update(enabled=input.enabled)
-    info.context.loaders = Loaders()
+            raise NotFound(f"There is no beta feature {input.key[:KEY_LENGTH]!r}.", field="key")
+        key = {"user_id": account.id, "feature_id": feature.key}
+        await upsert(UserBetaFeature, key, enabled=input.enabled)
+    info.context.fresh_loaders()
     return SetBetaFeaturePayload(
         beta_feature=BetaFeature.from_model(feature, enabled=input.enabled)
     )

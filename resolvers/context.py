@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 import strawberry
 from starlette.requests import Request
@@ -25,6 +27,12 @@ class Context:
     connection_params: dict[str, object] | None = None
     #: Unix time at which the caller's token expires (None: an API key, or anonymous).
     credentials_expire_at: float | None = None
+
+    def fresh_loaders(self) -> asyncio.Future[Any] | None:
+        """New loaders, so that what was read before (a write since, or a plan given
+        up) is read again. The future, if any, ends once the old loaders' batches have."""
+        old, self.loaders = self.loaders, Loaders()
+        return old.settled()
 
     @property
     def viewer(self) -> User:

@@ -8,8 +8,8 @@ when it does it (a batch is dispatched by a callback, which starts its task,
 whose first step takes the batch's keys), with the parts this API uses:
 `load`, `load_many`, `prime` and `clear_all`. Strawberry's does more per load
 (a cache object with a key function, a batch object with a task record and a
-done-callback for each key): 278 calls of its functions for the settings page's
-22 loads in 9 batches, against 69 here (0.4 M instructions of 11.1 M).
+done-callback for each key), about four times the calls for the same loads
+(docs/performance.md).
 
 Shared futures are shielded from cancellation. When one field of a list fails,
 graphql-core 3.3 cancels the tasks of its siblings (gather_with_cancel), and a
@@ -20,19 +20,19 @@ schema fuzzer: a public profile's teams with `storageUsage`, which an outsider
 may not see, beside their members). Each caller now awaits a shield of the
 shared future, so a cancelled caller cancels only its own wait.
 
-A query plan's run (`schema.runs.Run`) cancels no field: it turns shields off
-while it runs (`SHIELDED`), which spares each load a second future and two
-callbacks. graphql-core's own execution, a plan's fallback included, has them.
-A shared future cancelled all the same (its request was) is not handed out
-again: the next load of its key loads it afresh.
-"""
+A query plan's run (`fastpath.runs.Run`) cancels no field: it turns shields off
+while it runs (`SHIELDED`, handed to the engine as `FastPath.shielded`), which
+spares each load a second future and two callbacks. graphql-core's own
+execution, a plan's fallback included, has them. A shared future cancelled all
+the same (its request was) is not handed out again: the next load of its key
+loads it afresh."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 K = TypeVar("K")
 T = TypeVar("T")
@@ -48,7 +48,7 @@ _cancelled = asyncio.Future.cancelled
 
 
 #: The futures of keys whose batch has yet to end. Each is ended by its batch's
-#: task alone, whatever its callers do meanwhile: `schema.runs.Run` waits for
+#: task alone, whatever its callers do meanwhile: `fastpath.runs.Run` waits for
 #: these in waves. (A set, not a subclass of Future: a task awaits a subclass's
 #: instance by the slow way, which cost more than the set.)
 LOADING: set[asyncio.Future[Any]] = set()
@@ -124,3 +124,29 @@ def _answer(futures: list[asyncio.Future[T]], answered: Sequence[T | BaseExcepti
             future.set_exception(value)
         else:
             future.set_result(value)
+
+
+class made_once(Generic[T]):  # noqa: N801 - used as a decorator, as `cached_property` is
+    """`functools.cached_property` without its lock: Python 3.11's takes an `RLock` on
+    each first use, and a request's loaders (about ten a request, each used once
+    first) are only ever used by that request's tasks, on one thread."""
+
+    def __init__(self, make: Callable[[Any], T]) -> None:
+        self.make = make
+        self.__doc__ = make.__doc__
+        self.name = make.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> made_once[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | made_once[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.make(instance)
+        return value

@@ -13,6 +13,7 @@ from auth.sealing import Unreadable, seal, unseal
 from errors import DomainError, Invalid, NotFound, Unavailable
 from models.integration import GithubIntegration as GithubIntegrationModel
 from models.integration import OAuthProvider
+from models.upsert import upsert
 from resolvers import connect
 from resolvers.context import Info
 from schema.common import SuccessPayload, UserError
@@ -78,11 +79,7 @@ async def connect_github(info: Info, input: CompleteConnectInput) -> ConnectGith
     }
     async with in_transaction():
         # Connecting again replaces the connection; the unique user_id decides a race.
-        await GithubIntegrationModel.bulk_create(
-            [GithubIntegrationModel(user_id=account.id, **values)],
-            on_conflict=["user_id"],
-            update_fields=list(values),
-        )
+        await upsert(GithubIntegrationModel, {"user_id": account.id}, **values)
     record = await GithubIntegrationModel.get(user_id=account.id)
     return ConnectGithubPayload(github_integration=GithubIntegration.from_model(record))
 

@@ -3,28 +3,27 @@
 Each returns its results in key order: `None` for a missing row, a list for a
 to-many key. Sibling fields asking for the same kind of row share one query.
 Rows are matched to their keys by an `attrgetter`, which makes no Python call a
-row (the settings page's 30 members made 30 calls of a lambda).
+row, where a lambda made one per row.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import asyncio
+from collections import defaultdict, namedtuple
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from datetime import datetime
-from functools import cached_property
 from operator import attrgetter
-from typing import NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType, AlertSubscription
 from models.api_key import ApiKey
 from models.beta import BetaFeature, UserBetaFeature
-from models.entity import Entity
+from models.entity import Entity, name_key
 from models.integration import GithubIntegration, SlackIntegration
 from models.prepared import Prepared, PreparedValues
 from models.storage import StorageProjectCounter
-from models.team import Organization, TeamMember, TeamRole, TeamType
-from models.user import User, photo_url
-from resolvers.dataloader import DataLoader
+from models.team import Team, TeamMember
+from models.user import PUBLIC_COLUMNS, User
+from resolvers.dataloader import DataLoader, made_once
 from services import storage_ledger
 from services.storage_ledger import StorageTotals
 
@@ -54,97 +53,83 @@ API_KEYS = Prepared(
 )
 
 
-class MembershipRow(NamedTuple):
-    """A user's membership as the settings page reads it: the membership, its team,
-    the team's entity and organization, read as values (`PreparedValues`), not as
-    four models."""
-
-    team_id: int
-    role: TeamRole
-    user_id: int
-    team_name: str
-    team_type: TeamType
-    team_created_at: datetime
-    team_entity_id: int
-    team_organization_id: int | None
-    entity_name: str
-    entity_is_team: bool
-    #: None when the team has no organization.
-    organization_name: str | None
+# Lists are read as rows of the columns their types are made of, not as models:
+# each type is made from a row as from a model, by attribute name
+# (`schema.common.reader`). Each row's columns are named once, below.
 
 
+#: A row of one of the lists below: a named tuple whose attributes are its list's
+#: keys (typed `Any`, as they are made from the list).
+Row = Any
+
+
+def _row_class(name: str, columns: dict[str, str], doc: str) -> type[tuple[Any, ...]]:
+    """A named tuple of the attributes `columns` names (attribute: column path)."""
+    row: type[tuple[Any, ...]] = namedtuple(name, list(columns))  # type: ignore[misc]  # noqa: PYI024
+    row.__doc__ = doc
+    return row
+
+
+#: The columns of a team, from the `team` table (attribute: column path): its
+#: entity's kind and its organization's name with it.
+TEAM_COLUMNS = {
+    "team_id": "id",
+    "name": "name",
+    "type": "type",
+    "created_at": "created_at",
+    "entity_id": "entity_id",
+    "is_team": "entity__is_team",
+    "organization_id": "organization_id",
+    "organization_name": "organization__name",
+}
+TeamRow = _row_class("TeamRow", TEAM_COLUMNS, "A team with its organization's name.")
+#: A user's membership of a team, with the team's columns.
+MEMBERSHIP_COLUMNS = {
+    "role": "role",
+    "user_id": "user_id",
+    **{attribute: f"team__{path}" for attribute, path in TEAM_COLUMNS.items()},
+}
+MembershipRow = _row_class(
+    "MembershipRow", MEMBERSHIP_COLUMNS, "A user's membership, with the team's columns."
+)
+#: A team's member: the membership's team, role and date, and the member's public
+#: profile (`PUBLIC_COLUMNS`; `id` is the account's).
+MEMBER_COLUMNS = {
+    "team_id": "team_id",
+    "role": "role",
+    "joined_at": "joined_at",
+    **{column: f"user__{column}" for column in PUBLIC_COLUMNS},
+}
+
+
+MemberRow = _row_class(
+    "MemberRow", MEMBER_COLUMNS, "A team's member: the membership and the public profile."
+)
+
+
+TEAMS = PreparedValues(
+    lambda ids: Team.filter(id__in=ids).values_list(*TEAM_COLUMNS.values()), into=TeamRow
+)
+TEAMS_NAMED = PreparedValues(
+    lambda keys: Team.filter(entity__name_key__in=keys).values_list(*TEAM_COLUMNS.values()),
+    into=TeamRow,
+)
 MEMBERSHIPS = PreparedValues(
     lambda user_ids: (
         TeamMember.filter(user_id__in=user_ids)
         .order_by("team__entity__name_key")
-        .values_list(
-            "team_id",
-            "role",
-            "user_id",
-            "team__name",
-            "team__type",
-            "team__created_at",
-            "team__entity_id",
-            "team__organization_id",
-            "team__entity__name",
-            "team__entity__is_team",
-            "team__organization__name",
-        )
+        .values_list(*MEMBERSHIP_COLUMNS.values())
     ),
     into=MembershipRow,
 )
-
-
-class MemberRow(NamedTuple):
-    """A team's member as the member list shows it: the membership and its user's
-    public profile, read as values (`PreparedValues`), not as a `TeamMember` and a
-    `User` model a member (the settings page lists 30).
-
-    It has every attribute the schema's `TeamMember` and `Profile` are read by
-    (`profile` is the row itself), so the member list is answered from the rows
-    without making those objects (their `READ_FROM`, see `schema.plans`)."""
-
-    team_id: int
-    role: TeamRole
-    joined_at: datetime
-    user_id: int
-    username: str
-    name: str
-    institution: str | None
-    bio: str | None
-    location: str | None
-    website_url: str | None
-    photo_file: str | None
-    hide_teams_from_public: bool
-
-    @property
-    def profile(self) -> MemberRow:
-        return self
-
-    @property
-    def photo_url(self) -> str | None:
-        return photo_url(self.photo_file)
-
-    @property
-    def hides_teams(self) -> bool:
-        return self.hide_teams_from_public
-
-
 MEMBERS = PreparedValues(
     lambda team_ids: (
         TeamMember.filter(team_id__in=team_ids)
         .order_by("user__entity__name_key")
-        .values_list(
-            "team_id",
-            "role",
-            "joined_at",
-            "user_id",
-            *(f"user__{name}" for name in MemberRow._fields[4:]),
-        )
+        .values_list(*MEMBER_COLUMNS.values())
     ),
     into=MemberRow,
 )
-ORGANIZATIONS = Prepared(lambda ids: Organization.filter(id__in=ids))
 BETA_CATALOG = Prepared(lambda _: BetaFeature.all().order_by("position", "key"))
 BETA_TOGGLES = Prepared(lambda user_ids: UserBetaFeature.filter(user_id__in=user_ids))
 ALERT_SUBSCRIPTIONS = Prepared(lambda user_ids: AlertSubscription.filter(user_id__in=user_ids))
@@ -159,18 +144,24 @@ async def _api_keys_by_user_id(user_ids: list[int]) -> list[list[ApiKey]]:
     return many_per_key(user_ids, keys, attrgetter("user_id"))
 
 
-async def _memberships_by_user_id(user_ids: list[int]) -> list[list[MembershipRow]]:
+async def _teams_by_id(ids: list[int]) -> list[Any]:
+    return one_per_key(ids, await TEAMS(ids), attrgetter("team_id"))
+
+
+async def _teams_by_name_key(keys: list[str]) -> list[Any]:
+    rows: list[Any] = await TEAMS_NAMED(keys)
+    found = {name_key(row.name): row for row in rows}
+    return [found.get(key) for key in keys]
+
+
+async def _memberships_by_user_id(user_ids: list[int]) -> list[list[Any]]:
     memberships = await MEMBERSHIPS(user_ids)
     return many_per_key(user_ids, memberships, attrgetter("user_id"))
 
 
-async def _members_by_team_id(team_ids: list[int]) -> list[list[MemberRow]]:
+async def _members_by_team_id(team_ids: list[int]) -> list[list[Any]]:
     members = await MEMBERS(team_ids)
     return many_per_key(team_ids, members, attrgetter("team_id"))
-
-
-async def _organizations_by_id(ids: list[int]) -> list[Organization | None]:
-    return one_per_key(ids, await ORGANIZATIONS(ids), attrgetter("id"))
 
 
 async def _beta_catalog(keys: list[str]) -> list[list[BetaFeature]]:
@@ -231,6 +222,16 @@ async def _github_integrations_by_user_id(
 class Loaders:
     """The loaders of one request; each is made on first use."""
 
+    def settled(self) -> asyncio.Future[Any] | None:
+        """A future that ends once every batch under way has, or None for none."""
+        tasks = [
+            task
+            for loader in vars(self).values()
+            if isinstance(loader, DataLoader)
+            for task in loader.tasks
+        ]
+        return asyncio.gather(*tasks, return_exceptions=True) if tasks else None
+
     def prime_viewer(self, user: User) -> None:
         """Start with what authentication read: the viewer's own and default entities."""
         for related in ("entity", "default_entity"):
@@ -239,66 +240,72 @@ class Loaders:
             if isinstance(entity, Entity):
                 self.entity_by_id.prime(entity.id, entity)
 
-    @cached_property
+    @made_once
     def entity_by_id(self) -> DataLoader[int, Entity | None]:
         return DataLoader(_entities_by_id)
 
-    @cached_property
+    @made_once
     def api_keys_by_user_id(self) -> DataLoader[int, list[ApiKey]]:
         return DataLoader(_api_keys_by_user_id)
 
-    @cached_property
-    def memberships_by_user_id(self) -> DataLoader[int, list[MembershipRow]]:
-        """A user's memberships with their teams and team entities, by team name."""
+    @made_once
+    def team_by_id(self) -> DataLoader[int, Any]:
+        """A team's `TeamRow`."""
+        return DataLoader(_teams_by_id)
+
+    @made_once
+    def team_by_name_key(self) -> DataLoader[str, Any]:
+        """A team's `TeamRow`, by its name's key (`models.entity.name_key`)."""
+        return DataLoader(_teams_by_name_key)
+
+    @made_once
+    def memberships_by_user_id(self) -> DataLoader[int, list[Any]]:
+        """A user's `MembershipRow`s, by team name."""
         return DataLoader(_memberships_by_user_id)
 
-    @cached_property
-    def members_by_team_id(self) -> DataLoader[int, list[MemberRow]]:
-        """A team's members with their profiles, by username."""
+    @made_once
+    def members_by_team_id(self) -> DataLoader[int, list[Any]]:
+        """A team's `MemberRow`s, by username."""
         return DataLoader(_members_by_team_id)
 
-    @cached_property
-    def organization_by_id(self) -> DataLoader[int, Organization | None]:
-        return DataLoader(_organizations_by_id)
-
-    @cached_property
+    @made_once
     def beta_catalog(self) -> DataLoader[str, list[BetaFeature]]:
         """The beta-feature catalog in its order; load it with the key `CATALOG`."""
         return DataLoader(_beta_catalog)
 
-    @cached_property
+    @made_once
     def beta_toggles_by_user_id(self) -> DataLoader[int, dict[str, bool]]:
         """A user's toggles by feature key; a feature it never toggled is absent."""
         return DataLoader(_beta_toggles_by_user_id)
 
-    @cached_property
+    @made_once
     def alert_subscriptions_by_user_id(self) -> DataLoader[int, list[AlertSubscription]]:
         return DataLoader(_alert_subscriptions_by_user_id)
 
-    @cached_property
+    @made_once
     def slack_integration_by_user_id(self) -> DataLoader[int, SlackIntegration | None]:
         return DataLoader(_slack_integrations_by_user_id)
 
-    @cached_property
+    @made_once
     def alert_deliveries_by_event_id(self) -> DataLoader[int, list[AlertDelivery]]:
         """An event's deliveries, EMAIL before SLACK."""
         return DataLoader(_alert_deliveries_by_event_id)
 
-    @cached_property
+    @made_once
     def alert_event_page(self) -> DataLoader[AlertEventPageKey, AlertEventPage]:
         """A page of a user's events, newest first (by id, which grows with time)."""
         return DataLoader(_alert_event_pages)
 
-    @cached_property
+    @made_once
     def github_integration_by_user_id(self) -> DataLoader[int, GithubIntegration | None]:
         return DataLoader(_github_integrations_by_user_id)
 
-    @cached_property
+    @made_once
     def storage_totals_by_entity_id(self) -> DataLoader[int, StorageTotals | None]:
         """Storage usage of any entity (a user's or a team's), from its counters."""
         return DataLoader(storage_ledger.totals_by_entity_id)
 
-    @cached_property
+    @made_once
     def largest_projects_by_entity_id(
         self,
     ) -> DataLoader[tuple[int, int], list[StorageProjectCounter]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from auth import slack
@@ -14,6 +13,7 @@ from errors import Unavailable
 from models.alert import AlertChannel, AlertSubscription
 from models.integration import OAuthProvider
 from models.integration import SlackIntegration as SlackIntegrationModel
+from models.upsert import upsert
 from resolvers import connect
 from resolvers.context import Info
 from schema.alert import ConnectSlackPayload, SlackIntegration
@@ -58,17 +58,8 @@ async def connect_slack(info: Info, input: CompleteConnectInput) -> ConnectSlack
     }
     async with in_transaction():
         # One connection per user: connecting again replaces the webhook.
-        updated = await SlackIntegrationModel.filter(user_id=account.id).update(
-            **fields, connected_at=datetime.now(UTC)
-        )
-        if not updated:
-            try:
-                async with in_transaction():  # a savepoint: a concurrent connect may win
-                    await SlackIntegrationModel.create(user_id=account.id, **fields)
-            except IntegrityError:
-                await SlackIntegrationModel.filter(user_id=account.id).update(
-                    **fields, connected_at=datetime.now(UTC)
-                )
+        key = {"user_id": account.id}
+        await upsert(SlackIntegrationModel, key, **fields, connected_at=datetime.now(UTC))
         integration = await SlackIntegrationModel.get(user_id=account.id)
     return ConnectSlackPayload(slack_integration=SlackIntegration.from_model(integration))
 

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from tortoise.transactions import in_transaction
 
 from errors import Forbidden, Invalid, LimitExceeded, NotFound
-from models.entity import Entity, name_key
-from models.team import TeamMember
+from models.entity import Entity
 from models.user import User as UserModel
 from resolvers.context import Info
-from resolvers.validation import Checks, has_control_characters, text
+from resolvers.entities import acting_for
+from resolvers.validation import Checks, has_control_characters, lookup_key, shown, text
 from schema.storage import (
     DeleteStoredFilesInput,
     RecordStoredFilesInput,
@@ -36,31 +36,20 @@ MAX_LIMIT_BYTES = 10**18
 async def storage_usage(info: Info, entity_id: int) -> StorageUsage:
     """The usage of any entity as of now, after this request's own writes."""
     # Two mutations in one request share loaders: forget what the first one read.
-    loaders = info.context.loaders
-    loaders.storage_totals_by_entity_id.clear_all()
-    loaders.largest_projects_by_entity_id.clear_all()
+    info.context.fresh_loaders()
     return await load_storage_usage(info, entity_id)
 
 
 async def _writable_entity_id(account: UserModel, entity_name: str) -> int:
     """The entity the caller may report files for: its own, or a team it belongs to."""
-    key = name_key(entity_name.strip())
-    if key == name_key(account.username):
-        return account.entity_id
-    membership = None
-    if len(key) <= 64:
-        membership = (
-            await TeamMember.filter(user_id=account.id, team__entity__name_key=key)
-            .select_related("team")
-            .first()
-        )
-    if membership is None:
+    entity = await acting_for(account, entity_name)
+    if entity is None:
         # One answer for a missing entity and another's: names must not be probed.
         raise Forbidden(
             f"You may report files only for your own account or a team you belong to, "
-            f"not {entity_name!r}."
+            f"not {shown(entity_name)!r}."
         )
-    return membership.team.entity_id
+    return entity.entity_id
 
 
 def _project_name(value: str) -> str:
@@ -147,12 +136,14 @@ async def delete_stored_files(info: Info, input: DeleteStoredFilesInput) -> Stor
 
 
 async def set_storage_limit(info: Info, input: SetStorageLimitInput) -> StorageUsagePayload:
-    key = name_key(input.entity_name.strip())
+    key = lookup_key(input.entity_name)
     entity = None
-    if len(key) <= 64:
+    if key is not None:
         entity = await Entity.filter(name_key=key, deleted_at__isnull=True).first()
     if entity is None:
-        raise NotFound(f"No user or team is named {input.entity_name!r}.", field="entityName")
+        raise NotFound(
+            f"No user or team is named {shown(input.entity_name)!r}.", field="entityName"
+        )
     if not 1 <= input.limit_bytes <= MAX_LIMIT_BYTES:
         raise Invalid(
             f"The limit must be from 1 to {MAX_LIMIT_BYTES} bytes, not {input.limit_bytes}.",

@@ -10,14 +10,13 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
-from models.entity import Entity, name_key
+from models.entity import NAME_LENGTH, Entity, name_key
 from models.team import Organization as OrganizationModel
 from models.team import Team as TeamModel
 from models.team import TeamMember, TeamRole
 from models.user import User as UserModel
 from resolvers.context import Info
-from resolvers.loaders import Loaders
-from resolvers.validation import Checks, text, unstorable
+from resolvers.validation import Checks, lookup_key, shown, text, unstorable
 from schema.team import (
     AddTeamMemberInput,
     CreateTeamInput,
@@ -27,11 +26,10 @@ from schema.team import (
     Team,
     TeamPayload,
     UpdateTeamMemberInput,
-    load_organization,
-    viewer_membership,
+    viewer_role,
 )
 
-TEAM_NAME = re.compile(r"[A-Za-z0-9_-]{3,64}")
+TEAM_NAME = re.compile(rf"[A-Za-z0-9_-]{{3,{NAME_LENGTH}}}")
 MAX_ORGANIZATIONS = 100
 DEFAULT_ORGANIZATIONS = 20
 ORGANIZATION_NAME_LENGTH = 128
@@ -48,9 +46,12 @@ class OrganizationChoice:
 
 
 async def _answer(info: Info, team: TeamModel) -> Team:
-    """A team as a mutation answers it: with the viewer's membership as it is now."""
-    membership = await viewer_membership(info, team.id)
-    return Team.from_model(team, membership, await load_organization(info, team.organization_id))
+    """A team as a mutation answers it, as it is now after the mutation's writes."""
+    info.context.fresh_loaders()
+    row = await info.context.loaders.team_by_id.load(team.id)
+    if row is None:
+        raise AssertionError("a team answered by a mutation exists")
+    return Team.from_row(row, await viewer_role(info, team.id))
 
 
 # Queries
@@ -58,22 +59,24 @@ async def _answer(info: Info, team: TeamModel) -> Team:
 
 async def team(info: Info, name: str) -> Team | None:
     viewer = info.context.user
-    if viewer is None or len(name) > 64 or unstorable(name):
+    key = lookup_key(name)
+    if viewer is None or key is None:
         return None
-    found = await TeamModel.filter(entity__name_key=name_key(name.strip())).first()
+    found = await info.context.loaders.team_by_name_key.load(key)
     if found is None:
         return None
-    membership = await viewer_membership(info, found.id)
+    role = await viewer_role(info, found.team_id)
     # Anyone else gets the same null as for a team that does not exist.
-    if not viewer.admin and membership is None:
+    if not viewer.admin and role is None:
         return None
-    return Team.from_model(found, membership, await load_organization(info, found.organization_id))
+    return Team.from_row(found, role)
 
 
 async def organizations(
     info: Info, search: str | None = None, first: int | None = DEFAULT_ORGANIZATIONS
 ) -> list[Organization]:
-    return [Organization.from_model(o) for o in await organizations_matching(search, first)]
+    found = await organizations_matching(search, first)
+    return [Organization.of(o.id, o.name) for o in found]
 
 
 def organizations_matching(search: str | None, first: int | None) -> QuerySet[OrganizationModel]:
@@ -105,7 +108,7 @@ async def create_team(info: Info, input: CreateTeamInput) -> CreateTeamPayload:
         found = await _user_named(admin_name)
         if found is None:
             raise NotFound(
-                f"There is no user named {admin_name[:64]!r}.", field="teamAdminUserName"
+                f"There is no user named {shown(admin_name)!r}.", field="teamAdminUserName"
             )
         admin = found
     async with in_transaction():
@@ -115,7 +118,6 @@ async def create_team(info: Info, input: CreateTeamInput) -> CreateTeamPayload:
             entity=entity, name=team_name, type=input.type, organization=organization
         )
         await TeamMember.create(team=created, user=admin, role=TeamRole.ADMIN)
-    info.context.loaders = Loaders()
     return CreateTeamPayload(team=await _answer(info, created))
 
 
@@ -123,7 +125,7 @@ def _team_name(value: str) -> str:
     value = value.strip()
     if not TEAM_NAME.fullmatch(value):
         raise Invalid(
-            "A team name must be 3 to 64 characters: letters, digits, '-' and '_'.",
+            f"A team name must be 3 to {NAME_LENGTH} characters: letters, digits, '-' and '_'.",
             field="teamName",
         )
     return value
@@ -201,7 +203,6 @@ async def add_team_member(info: Info, input: AddTeamMemberInput) -> TeamPayload:
             raise AlreadyExists(
                 f"'{user.username}' is already a member of {managed.name}.", field="username"
             ) from None
-    info.context.loaders = Loaders()
     return TeamPayload(team=await _answer(info, managed))
 
 
@@ -220,7 +221,6 @@ async def update_team_member(info: Info, input: UpdateTeamMemberInput) -> TeamPa
                     field="username",
                 )
         await TeamMember.filter(id=membership.id).update(role=input.role)
-    info.context.loaders = Loaders()
     return TeamPayload(team=await _answer(info, managed))
 
 
@@ -248,24 +248,22 @@ async def remove_team_member(info: Info, input: RemoveTeamMemberInput) -> TeamPa
         )
     if viewer.id == user.id and viewer.default_entity_id == managed.entity_id:
         viewer.default_entity_id = viewer.entity_id
-    info.context.loaders = Loaders()
     return TeamPayload(team=await _answer(info, managed))
 
 
 def _not_team_admin(team_name: str) -> Forbidden:
     # The same refusal for a team that does not exist: names must not be probed.
-    return Forbidden(f"Only an admin of team '{team_name[:64]}' may change its members.")
+    return Forbidden(f"Only an admin of team '{shown(team_name)}' may change its members.")
 
 
 async def _locked_team(viewer: UserModel, team_name: str) -> TeamModel:
     """The team, its row locked until commit so that membership changes of one team
     happen one at a time (no two admins demoting each other at once)."""
-    found = None
-    if len(team_name) <= 64:
-        found = await TeamModel.filter(entity__name_key=name_key(team_name.strip())).first()
+    key = lookup_key(team_name)
+    found = None if key is None else await TeamModel.filter(entity__name_key=key).first()
     if found is None:
         if viewer.admin:  # admins see every team, so nothing is revealed
-            raise NotFound(f"There is no team named {team_name[:64]!r}.", field="teamName")
+            raise NotFound(f"There is no team named {shown(team_name)!r}.", field="teamName")
         raise _not_team_admin(team_name)
     await TeamModel.filter(id=found.id).select_for_update().first()
     return found
@@ -282,15 +280,14 @@ async def _require_team_admin(viewer: UserModel, team: TeamModel) -> None:
 
 
 async def _user_named(username: str) -> UserModel | None:
-    if len(username) > 64:
-        return None
-    return await UserModel.filter(entity__name_key=name_key(username)).first()
+    key = lookup_key(username)
+    return None if key is None else await UserModel.filter(entity__name_key=key).first()
 
 
 async def _member_to_be(username: str) -> UserModel:
     user = await _user_named(username.strip())
     if user is None:
-        raise NotFound(f"There is no user named {username.strip()[:64]!r}.", field="username")
+        raise NotFound(f"There is no user named {shown(username)!r}.", field="username")
     return user
 
 

@@ -9,11 +9,10 @@ from tortoise.transactions import in_transaction
 
 import config
 from errors import Invalid
-from models.entity import name_key
-from models.team import TeamMember
 from models.user import User as UserModel
 from resolvers.context import Info
-from resolvers.validation import Checks, given, http_url, text, unstorable
+from resolvers.entities import acting_for
+from resolvers.validation import Checks, given, http_url, lookup_key, shown, text
 from schema.user import (
     Profile,
     RemoveProfilePhotoInput,
@@ -40,10 +39,11 @@ async def viewer(info: Info) -> User | None:
 
 
 async def user(info: Info, username: str) -> Profile | None:
-    if len(username) > 64 or unstorable(username):
+    key = lookup_key(username)
+    if key is None:
         return None
-    found = await UserModel.filter(entity__name_key=name_key(username)).first()
-    return Profile.from_model(found) if found else None
+    found = await UserModel.filter(entity__name_key=key).first()
+    return Profile.from_account(found) if found else None
 
 
 async def update_user(info: Info, input: UpdateUserInput) -> UpdateUserPayload:
@@ -135,21 +135,11 @@ async def update_project_defaults(
 
 
 async def _available_entity_id(account: UserModel, entity_name: str) -> int:
-    key = name_key(entity_name.strip())
-    if key == name_key(account.username):
-        return account.entity_id
-    membership = (
-        await TeamMember.filter(user_id=account.id, team__entity__name_key=key)
-        .select_related("team")
-        # Locks the membership and its team until commit: a removal from the team
-        # (which locks the team first) cannot slip between this check and the write.
-        .select_for_update()
-        .first()
-    )
-    if membership is None:
+    entity = await acting_for(account, entity_name, lock=True)
+    if entity is None:
         # Same answer for a team that does not exist and one the viewer is not in.
         raise Invalid(
-            f"'{entity_name}' is neither your account nor a team you belong to.",
+            f"'{shown(entity_name)}' is neither your account nor a team you belong to.",
             field="entityName",
         )
-    return membership.team.entity_id
+    return entity.entity_id

@@ -14,6 +14,7 @@ from strawberry.types.unset import UnsetType
 from strawberry.utils.str_converters import to_camel_case
 
 from errors import DomainError, Invalid, raise_any
+from models.entity import NAME_LENGTH, name_key
 
 T = TypeVar("T")
 _LINE_BREAKS = {"\n", "\r", "\t"}
@@ -29,6 +30,21 @@ def given(value: T | None | UnsetType) -> TypeGuard[T]:
 
 def unstorable(value: str) -> bool:
     return _UNSTORABLE.search(value) is not None
+
+
+def lookup_key(name: str) -> str | None:
+    """The key a user or team name is looked up by (`name_key`, surrounding space
+    stripped); None for text that no name can be: empty, longer than a name, or
+    holding what the database cannot compare. Callers answer None as "not found"."""
+    name = name.strip()
+    if not 0 < len(name) <= NAME_LENGTH or unstorable(name):
+        return None
+    return name_key(name)
+
+
+def shown(name: str) -> str:
+    """A name from the input as an error message repeats it: at most a name's length."""
+    return name.strip()[:NAME_LENGTH]
 
 
 def check_storable(value: object, field: str | None = None) -> None:

@@ -1,24 +1,27 @@
-"""The root types, wired to the resolvers, and the schema built from them."""
+"""The root types, wired to the resolvers, and the schema built from them, with the
+plan engine (`fastpath`) or without it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable
-from functools import cached_property
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, get_operation_ast
-from graphql import OperationType as GraphQLOperationType
+from graphql import DocumentNode, GraphQLError
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext, ExecutionResult
-from strawberry.types.graphql import OperationType
+from strawberry.types import ExecutionContext
 
+import config
+import fastpath
 from api.documents import DOCUMENT_STORE, CheckedDocuments
+from api.executor import Executor
 from api.limits import MAX_TOKENS, validation_rules
 from api.masking import PublicErrors, log_internal
 from auth.permissions import IsAdmin, IsAuthenticated
 from errors import drop_tracebacks
 from resolvers import account, alerts, api_keys, beta, github, live, slack, storage, teams, user
+from resolvers.context import Context
+from resolvers.dataloader import LOADING, SHIELDED
 from schema.alert import (
     AlertEvent,
     AlertEventPayload,
@@ -30,9 +33,7 @@ from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
 from schema.beta import BetaFeature, SetBetaFeaturePayload
 from schema.common import SuccessPayload, mutation
 from schema.connect import StartConnectPayload
-from schema.executor import EventExecutor
 from schema.github import ConnectGithubPayload
-from schema.known import KnownQueries
 from schema.scalars import SCALARS
 from schema.storage import StorageUsagePayload
 from schema.team import CreateTeamPayload, Organization, Team, TeamPayload
@@ -136,87 +137,7 @@ class Subscription:
 
 
 class Schema(strawberry.Schema):
-    """The schema, which runs a known query by its plan without Strawberry's pipeline.
-
-    Strawberry runs every operation through its extensions' hooks (each a context
-    manager made afresh from a generator, for each request) before and after
-    graphql-core executes it: 172 Python calls for the settings page, 0.4 M of
-    its 10.6 M instructions. A query whose document is known and valid
-    (`Documents.runnable`) and whose plan answers it without an error needs none
-    of them: the document is checked, there is no error to mask or log, and no
-    extension adds results. Such a query runs by its plan alone, without an
-    executor (`schema.known`); any other operation, and a query its plan does not
-    answer, runs the usual way, which reports errors as always (the loads made so
-    far are kept in the request's loaders). The shortcut holds only while the
-    schema's extensions are the ones here.
-    """
-
-    @cached_property
-    def known(self) -> KnownQueries:
-        return KnownQueries(self._schema)
-
-    def known_document(
-        self,
-        query: str | None,
-        operation_name: str | None,
-        extensions: dict[str, Any] | None,
-    ) -> DocumentNode | None:
-        """The document of a known, valid query that the known way may run (over
-        HTTP POST, which allows every operation type)."""
-        return self._known_query(query, operation_name, None, extensions)
-
-    async def execute(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: Any | None = None,
-        root_value: Any | None = None,
-        operation_name: str | None = None,
-        allowed_operation_types: Iterable[OperationType] | None = None,
-        operation_extensions: dict[str, Any] | None = None,
-    ) -> ExecutionResult:
-        document = self._known_query(
-            query, operation_name, allowed_operation_types, operation_extensions
-        )
-        if document is not None:
-            data = await self.known.run(
-                document,
-                operation_name,
-                variable_values,
-                context_value,
-                root_value,
-                operation_extensions,
-            )
-            if data is not None:
-                return ExecutionResult(data=data, errors=None)
-        return await super().execute(
-            query,
-            variable_values,
-            context_value,
-            root_value,
-            operation_name,
-            allowed_operation_types,
-            operation_extensions,
-        )
-
-    def _known_query(
-        self,
-        query: str | None,
-        operation_name: str | None,
-        allowed: Iterable[OperationType] | None,
-        extensions: dict[str, Any] | None,
-    ) -> DocumentNode | None:
-        if self.extensions != EXTENSIONS or self.execution_context_class is not EventExecutor:
-            return None
-        document = DOCUMENT_STORE.runnable(query, extensions, validation_rules())
-        if document is None:
-            return None
-        operation = get_operation_ast(document, operation_name)
-        if operation is None or operation.operation is not GraphQLOperationType.QUERY:
-            return None
-        if allowed is not None and OperationType.QUERY not in allowed:
-            return None
-        return document
+    """The schema, run by stock Strawberry and graphql-core."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -235,11 +156,34 @@ def _checked_documents() -> CheckedDocuments:
 EXTENSIONS: tuple[Any, ...] = (PublicErrors, _checked_documents)
 
 
-schema = Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    extensions=EXTENSIONS,
-    config=StrawberryConfig(scalar_map=SCALARS),
-    execution_context_class=EventExecutor,
-)
+class PlannedSchema(fastpath.PlannedSchema, Schema):
+    """The schema, its queries and subscription events run by plan (`fastpath`)."""
+
+
+def _runnable(query: str | None, extensions: dict[str, Any] | None) -> DocumentNode | None:
+    return DOCUMENT_STORE.runnable(query, extensions, validation_rules())
+
+
+def build_schema(*, fast_path: bool) -> Schema:
+    """The schema; with `fast_path`, the plan engine answers what it can (`FAST_PATH`)."""
+    options: dict[str, Any] = {
+        "query": Query,
+        "mutation": Mutation,
+        "subscription": Subscription,
+        "extensions": EXTENSIONS,
+        "config": StrawberryConfig(scalar_map=SCALARS),
+        "execution_context_class": Executor,
+    }
+    if not fast_path:
+        return Schema(**options)
+    engine = fastpath.FastPath(
+        runnable=_runnable,
+        pending_loads=LOADING,
+        shielded=SHIELDED,
+        restart=Context.fresh_loaders,
+        skippable_extensions=EXTENSIONS,
+    )
+    return PlannedSchema(**options, fast_path=engine)
+
+
+schema = build_schema(fast_path=config.FAST_PATH)

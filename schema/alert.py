@@ -14,6 +14,7 @@ from models import alert as models
 from models.integration import SlackIntegration as SlackIntegrationModel
 from resolvers.context import Info
 from schema.common import UserError
+from schema.reading import reader
 from schema.scalars import Duration
 
 strawberry.enum(
@@ -52,9 +53,10 @@ class AlertSubscription:
 
     @classmethod
     def from_model(cls, row: models.AlertSubscription) -> AlertSubscription:
-        return cls(
-            id=strawberry.ID(str(row.id)), event=row.event, channel=row.channel, enabled=row.enabled
-        )
+        return _read_subscription(row, strawberry.ID(str(row.id)))
+
+
+_read_subscription = reader(AlertSubscription, "id")
 
 
 @strawberry.type
@@ -67,13 +69,10 @@ class AlertDelivery:
 
     @classmethod
     def from_model(cls, row: models.AlertDelivery) -> AlertDelivery:
-        return cls(
-            channel=row.channel,
-            status=row.status,
-            attempts=row.attempts,
-            last_error=row.last_error,
-            delivered_at=row.delivered_at,
-        )
+        return _read_delivery(row)
+
+
+_read_delivery = reader(AlertDelivery)
 
 
 @strawberry.type
@@ -96,19 +95,7 @@ class AlertEvent:
     def from_model(
         cls, row: models.AlertEvent, deliveries: list[models.AlertDelivery] | None = None
     ) -> AlertEvent:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            type=row.type,
-            title=row.title,
-            text=row.text,
-            severity=row.severity,
-            entity_name=row.entity_name,
-            project_name=row.project_name,
-            run_name=row.run_name,
-            created_at=row.created_at,
-            event_id=row.id,
-            preloaded_deliveries=deliveries,
-        )
+        return _read_event(row, strawberry.ID(str(row.id)), row.id, deliveries)
 
     @strawberry.field
     def deliveries(self, info: Info) -> list[AlertDelivery]:
@@ -121,6 +108,9 @@ class AlertEvent:
     async def _load_deliveries(self, info: Info) -> list[AlertDelivery]:
         rows = await info.context.loaders.alert_deliveries_by_event_id.load(self.event_id)
         return [AlertDelivery.from_model(d) for d in rows]
+
+
+_read_event = reader(AlertEvent, "id", "event_id", "preloaded_deliveries")
 
 
 @strawberry.type
@@ -184,9 +174,10 @@ class SlackIntegration:
 
     @classmethod
     def from_model(cls, row: SlackIntegrationModel) -> SlackIntegration:
-        return cls(
-            team_name=row.team_name, channel_name=row.channel_name, connected_at=row.connected_at
-        )
+        return _read_slack(row)
+
+
+_read_slack = reader(SlackIntegration)
 
 
 @strawberry.input

@@ -8,6 +8,7 @@ import strawberry
 
 from models import api_key as models
 from schema.common import UserError
+from schema.reading import reader
 
 
 @strawberry.type
@@ -23,14 +24,10 @@ class ApiKey:
 
     @classmethod
     def from_model(cls, key: models.ApiKey) -> ApiKey:
-        return cls(
-            id=strawberry.ID(str(key.id)),
-            name=key.name,
-            description=key.description,
-            prefix=key.prefix,
-            created_at=key.created_at,
-            last_used_at=key.last_used_at,
-        )
+        return _read_key(key, strawberry.ID(str(key.id)))
+
+
+_read_key = reader(ApiKey, "id")
 
 
 @strawberry.input

@@ -8,6 +8,7 @@ from models import beta as beta_models
 from resolvers.context import Info
 from resolvers.loaders import CATALOG
 from schema.common import UserError
+from schema.reading import reader
 
 
 @strawberry.type
@@ -19,9 +20,10 @@ class BetaFeature:
 
     @classmethod
     def from_model(cls, feature: beta_models.BetaFeature, *, enabled: bool) -> BetaFeature:
-        return cls(
-            key=feature.key, name=feature.name, description=feature.description, enabled=enabled
-        )
+        return _read_feature(feature, enabled)
+
+
+_read_feature = reader(BetaFeature, "enabled")
 
 
 async def load_beta_features(info: Info, user_id: int | None) -> list[BetaFeature]:

@@ -7,6 +7,7 @@ import strawberry
 from models import storage as models
 from resolvers.context import Info
 from schema.common import UserError
+from schema.reading import reader
 from schema.scalars import Int64
 from services.storage_ledger import StorageTotals
 
@@ -44,22 +45,19 @@ class StorageUsage:
 
     @classmethod
     def from_totals(cls, totals: StorageTotals) -> StorageUsage:
-        return cls(
-            used_bytes=Int64(totals.used_bytes),
-            limit_bytes=Int64(totals.limit_bytes),
-            fraction=totals.used_bytes / totals.limit_bytes,
-            breakdown=[
-                StorageCategoryUsage(category=category, bytes=Int64(size))
-                for category, size in totals.by_category.items()
-            ],
-            entity_id=totals.entity_id,
-        )
+        used, limit = totals.used_bytes, totals.limit_bytes
+        breakdown = [_read_category(None, c, size) for c, size in totals.by_category.items()]
+        return _read_usage(totals, used, used / limit, breakdown)
 
     @strawberry.field(description="The largest projects first (at most 100).")  # type: ignore[untyped-decorator]
     async def projects(self, info: Info, first: int | None = 10) -> list[ProjectStorage]:
         key = (self.entity_id, max(0, min(10 if first is None else first, MAX_PROJECTS)))
         counters = await info.context.loaders.largest_projects_by_entity_id.load(key)
         return [ProjectStorage.from_model(c) for c in counters]
+
+
+_read_category = reader(StorageCategoryUsage, "category", "bytes")
+_read_usage = reader(StorageUsage, "used_bytes", "fraction", "breakdown")
 
 
 async def load_storage_usage(info: Info, entity_id: int) -> StorageUsage:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.file_uploads import Upload
 
 from models import user as user_models
 from models.entity import Entity as EntityModel
-from models.user import photo_url
+from models.user import photo_address
 from resolvers.context import Info
-from resolvers.loaders import MemberRow
+from resolvers.loaders import Row
 from schema.alert import (
     AlertEventConnection,
     AlertSubscription,
@@ -23,6 +23,7 @@ from schema.api_key import ApiKey
 from schema.beta import BetaFeature, load_beta_features
 from schema.common import UserError
 from schema.github import GithubIntegration, load_github_integration
+from schema.reading import Derived, reader
 from schema.storage import StorageUsage, load_storage_usage
 
 if TYPE_CHECKING:
@@ -40,8 +41,12 @@ class Entity:
     is_team: bool
 
     @classmethod
-    def from_model(cls, entity: EntityModel) -> Entity:
-        return cls(name=entity.name, is_team=entity.is_team)
+    def from_model(cls, entity: EntityModel | Row) -> Entity:
+        """An entity, or a team's `MembershipRow` (a team's name is its entity's)."""
+        return _read_entity(entity)
+
+
+_read_entity = reader(Entity)
 
 
 @strawberry.type
@@ -55,11 +60,10 @@ async def load_project_defaults(info: Info, user: user_models.User) -> ProjectDe
     entity = await info.context.loaders.entity_by_id.load(user.default_entity_id)
     if entity is None:
         raise LookupError(f"user {user.id} has no default entity")  # a foreign key forbids it
-    return ProjectDefaults(
-        entity=Entity.from_model(entity),
-        privacy=user.default_privacy,
-        code_saving_enabled=user.code_saving_enabled,
-    )
+    return _read_defaults(user, Entity.from_model(entity))
+
+
+_read_defaults = reader(ProjectDefaults, "entity", privacy="default_privacy")
 
 
 @strawberry.type(description="What anyone may see of an account.")
@@ -72,59 +76,43 @@ class Profile:
     website_url: str | None
     photo_url: str | None
     user_id: strawberry.Private[int]
-    hides_teams: strawberry.Private[bool]
-
-    #: A team's member rows stand for their profiles (see `schema.plans.READ_FROM`).
-    read_from: ClassVar[tuple[type, ...]] = (MemberRow,)
+    hide_teams_from_public: strawberry.Private[bool]
 
     @classmethod
-    def from_model(cls, user: user_models.User) -> Profile:
-        return cls(
-            username=user.username,
-            name=user.name,
-            institution=user.institution,
-            bio=user.bio,
-            location=user.location,
-            website_url=user.website_url,
-            photo_url=photo_url(user.photo_file),
-            user_id=user.id,
-            hides_teams=user.hide_teams_from_public,
-        )
+    def from_account(cls, account: user_models.User | Row) -> Profile:
+        """The public profile of an account, or of a team's `MemberRow`."""
+        return read_profile(account)
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="Empty when the user hides its teams from its public profile."
     )
     async def teams(self, info: Info) -> list[LazyTeam]:
-        if self.hides_teams:
+        if self.hide_teams_from_public:
             return []
         return await load_teams(info, self.user_id)
 
 
+read_profile = reader(Profile, user_id="id", photo_url=Derived(photo_address, "photo_file"))
+
+
 async def load_teams(info: Info, user_id: int) -> list[Team]:
-    """A user's teams, by name, each with the viewer's membership of it."""
+    """A user's teams, by name, each with the viewer's role in it."""
     from schema.team import Team
 
     loaders = info.context.loaders
     memberships = await loaders.memberships_by_user_id.load(user_id)
     viewer = info.context.user
     if viewer is not None and viewer.id == user_id:
-        return [Team.from_membership(m, m) for m in memberships]  # the viewer's own teams
+        return [Team.from_row(m, m.role) for m in memberships]  # the viewer's own teams
     mine = [] if viewer is None else await loaders.memberships_by_user_id.load(viewer.id)
-    by_team = {m.team_id: m for m in mine}
-    return [Team.from_membership(m, by_team.get(m.team_id)) for m in memberships]
+    roles = {m.team_id: m.role for m in mine}
+    return [Team.from_row(m, roles.get(m.team_id)) for m in memberships]
 
 
 @strawberry.type(description="The signed-in account, with its settings.")
-class User:
+class User(Profile):
     id: strawberry.ID
-    username: str
     email: str
-    name: str
-    institution: str | None
-    bio: str | None
-    location: str | None
-    website_url: str | None
-    photo_url: str | None
     admin: bool
     created_at: datetime
     hide_teams_from_public: bool
@@ -132,21 +120,7 @@ class User:
 
     @classmethod
     def from_model(cls, user: user_models.User) -> User:
-        return cls(
-            id=strawberry.ID(str(user.id)),
-            username=user.username,
-            email=user.email,
-            name=user.name,
-            institution=user.institution,
-            bio=user.bio,
-            location=user.location,
-            website_url=user.website_url,
-            photo_url=photo_url(user.photo_file),
-            admin=user.admin,
-            created_at=user.created_at,
-            hide_teams_from_public=user.hide_teams_from_public,
-            model=user,
-        )
+        return _read_user(user, strawberry.ID(str(user.id)), user)
 
     @strawberry.field
     async def project_defaults(self, info: Info) -> ProjectDefaults:
@@ -158,7 +132,7 @@ class User:
     async def available_entities(self, info: Info) -> list[Entity]:
         own = await info.context.loaders.entity_by_id.load(self.model.entity_id)
         memberships = await info.context.loaders.memberships_by_user_id.load(self.model.id)
-        teams = [Entity(name=m.entity_name, is_team=m.entity_is_team) for m in memberships]
+        teams = [Entity.from_model(m) for m in memberships]
         return ([Entity.from_model(own)] if own else []) + teams
 
     @strawberry.field
@@ -198,6 +172,11 @@ class User:
     @strawberry.field
     async def storage_usage(self, info: Info) -> StorageUsage:
         return await load_storage_usage(info, self.model.entity_id)
+
+
+_read_user = reader(
+    User, "id", "model", user_id="id", photo_url=Derived(photo_address, "photo_file")
+)
 
 
 @strawberry.input

@@ -175,11 +175,13 @@ _PHOTOS = PreparedValues(
         "entity_id", "photo_bytes"
     )
 )
+#: The limits, the category counters and the photos of entities, in that order.
+TOTALS_STATEMENTS = (_LIMITS, _COUNTED, _PHOTOS)
 
 
 async def totals_by_entity_id(ids: Sequence[int]) -> list[StorageTotals | None]:
     """Usage of each entity from its counters alone; `None` for an unknown id."""
-    found_limits, counted, photos = await side_by_side(Entity, ids, _LIMITS, _COUNTED, _PHOTOS)
+    found_limits, counted, photos = await side_by_side(Entity, ids, *TOTALS_STATEMENTS)
     limits = dict(found_limits)
     by_entity: dict[int, dict[StorageCategory, int]] = {
         entity_id: dict.fromkeys(StorageCategory, 0) for entity_id in limits

@@ -10,7 +10,7 @@ import pytest
 import config
 from auth.tokens import verify_token
 from tests.e2e.process import migrate, server_env
-from tests.helpers import create_database, drop_database
+from tests.support.helpers import create_database, drop_database
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-from tests.helpers import sign_up
+from tests.support.helpers import sign_up
 
 
 async def test_viewer(api):

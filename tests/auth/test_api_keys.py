@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.api_key import ApiKey
-from tests.helpers import sign_up
+from tests.support.helpers import sign_up
 
 GENERATE = """
 mutation($name: String!) {

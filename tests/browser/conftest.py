@@ -17,7 +17,7 @@ import pytest
 from tests.browser.fakes import FakeGithub, FakeSlack, serve
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Site, open_page
 from tests.e2e.process import ServerProcess, free_port, migrate, server_env
-from tests.helpers import create_database, drop_database
+from tests.support.helpers import create_database, drop_database
 
 
 def missing_browser() -> str | None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process
-from tests.helpers import create_database, drop_database
+from tests.support.helpers import create_database, drop_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"], scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 
 import config
-from tests.settings import TEST_ENV
+from tests.support.settings import TEST_ENV
 
 ROOT = Path(config.ROOT)
 

@@ -16,8 +16,8 @@ import pytest
 
 from auth.tokens import issue_token
 from tests.e2e.process import ServerProcess, free_port, migrate, server_env
-from tests.fakes import MailServer
-from tests.helpers import Database, create_database, drop_database
+from tests.support.fakes import MailServer
+from tests.support.helpers import Database, create_database, drop_database
 
 pytestmark = pytest.mark.e2e
 

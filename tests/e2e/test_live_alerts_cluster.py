@@ -13,9 +13,9 @@ import pytest
 
 from auth.tokens import issue_token
 from tests.e2e.process import ServerProcess, free_port, migrate, server_env, server_process
-from tests.helpers import create_database, drop_database
 from tests.notifiers.test_bus import own_redis_server, wait_for_redis
-from tests.ws import graphql_socket
+from tests.support.helpers import create_database, drop_database
+from tests.support.ws import graphql_socket
 
 pytestmark = [
     pytest.mark.e2e,

@@ -19,8 +19,8 @@ from models.alert import (
 )
 from notifiers import dispatcher
 from notifiers.outbox import raise_alert
-from tests.fakes import MailServer, connect_slack, settled, use_mail_server
-from tests.helpers import sign_up
+from tests.support.fakes import MailServer, connect_slack, settled, use_mail_server
+from tests.support.helpers import sign_up
 
 
 async def alert_by(user, channel: AlertChannel) -> AlertEvent:

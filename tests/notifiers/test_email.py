@@ -12,7 +12,7 @@ from models.alert import AlertEventType, AlertSeverity
 from notifiers.base import Alert, PermanentFailure, TransientFailure
 from notifiers.email import EmailNotifier, compose
 from tests.e2e.process import free_port
-from tests.fakes import MailServer, use_mail_server
+from tests.support.fakes import MailServer, use_mail_server
 
 
 def alert(**overrides: object) -> Alert:
