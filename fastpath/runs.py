@@ -85,6 +85,8 @@ class Run:
     waiting: list[Waiting] = dataclasses.field(default_factory=list)
     #: The tasks the run made (see `suspend`), cancelled and awaited by `stop`.
     tasks: list[asyncio.Future[Any]] = dataclasses.field(default_factory=list)
+    #: The coroutines handed on to those tasks (see `_RunOn.stop_unstarted`).
+    handed_on: list[_RunOn] = dataclasses.field(default_factory=list)
     #: How the run makes a resolve-info once it has seen the executor make one
     #: (`first_info`): the info's class, made from a tuple, and the values every
     #: info of the request shares (schema, operation, context ...), after the
@@ -180,8 +182,10 @@ class Run:
         # waits for that lock): it goes on in a task of its own, as under
         # graphql-core, and the wave waits for that task.
         coroutine: Any = waiting.awaitable  # a coroutine: see `complete`
-        task = asyncio.ensure_future(_RunOn(coroutine, on))
+        run_on = _RunOn(coroutine, on)
+        task = asyncio.ensure_future(run_on)
         self.tasks.append(task)
+        self.handed_on.append(run_on)
         waiting.awaitable = waiting.on = task
         waiting.coroutine = False
         self.waiting.append(waiting)
@@ -204,7 +208,9 @@ class Run:
                 waiting.on.add_done_callback(_drop_outcome)
         for task in self.tasks:
             task.cancel()
-        self.waiting = []
+        for run_on in self.handed_on:
+            run_on.stop_unstarted()
+        self.waiting, self.handed_on = [], []
 
     def object(self, plan: ObjectPlan, source: Any, path: Path | None) -> dict[str, Any]:
         return plan.build(self, source, path)
@@ -346,8 +352,26 @@ class _RunOn:
 
     def __init__(self, coroutine: Coroutine[Any, Any, Any], on: Any) -> None:
         self.coroutine, self.on = coroutine, on
+        self.started = False
+
+    def stop_unstarted(self) -> None:
+        """Cancels the coroutine itself when its task was cancelled before it started.
+
+        Such a task never reaches the coroutine, which stays where it waits: in a
+        lock's queue (SQLite's connection lock), where it takes the next release
+        and leaves every later waiter waiting, for as long as anything (the
+        cancelled task's error) keeps it."""
+        if self.started:
+            return
+        self.started = True
+        try:
+            self.coroutine.throw(asyncio.CancelledError())
+        except BaseException:  # noqa: BLE001, S110 - cancelled, or ended: either way done
+            return
+        self.coroutine.close()  # it caught the cancellation and waits again: no more
 
     def __await__(self) -> Generator[Any, Any, Any]:
+        self.started = True
         coroutine, on = self.coroutine, self.on
         while True:
             value = error = None

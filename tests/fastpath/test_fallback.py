@@ -119,3 +119,45 @@ def test_an_abandon_stock_answers_without_error_is_unexpected(monkeypatch, caplo
         ("a resolver waits for what only a task of its own can", None)
     ]
     assert "answered without an error" in caplog.text
+
+
+@strawberry.type
+class Locking:
+    @strawberry.field
+    async def locked(self, info: strawberry.Info) -> int:
+        async with info.context["lock"]:
+            return 1
+
+    @strawberry.field
+    def broken(self) -> int | None:
+        raise ValueError("broken")
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["executor's hook", "known document"])
+def test_a_run_stopped_while_a_resolver_queues_for_a_lock_leaves_the_lock_usable(known):
+    # The resolver waits for a lock someone else holds, so it goes on in a task of
+    # its own; its sibling's error stops the run before that task has started. The
+    # resolver must leave the lock's queue: a place kept there by a coroutine no one
+    # runs takes the next release, and everyone after it waits for ever (SQLite's
+    # connection lock, under Tortoise).
+    schema = planned(Locking, known=known)
+
+    async def main() -> Any:
+        # Every task kept, as a request's objects are until a garbage collection:
+        # the stopped task's error keeps the resolver's coroutine.
+        loop, kept = asyncio.get_running_loop(), []
+
+        def keeping(loop: Any, coroutine: Any) -> asyncio.Task[Any]:
+            kept.append(task := asyncio.Task(coroutine, loop=loop))
+            return task
+
+        loop.set_task_factory(keeping)
+        lock = asyncio.Lock()
+        await lock.acquire()
+        loop.call_later(0.05, lock.release)
+        result = await asyncio.wait_for(
+            schema.execute("{ locked broken }", context_value={"lock": lock}), 2
+        )
+        return result.data, [e.message for e in result.errors or ()], lock.locked()
+
+    assert asyncio.run(main()) == ({"locked": 1, "broken": None}, ["broken"], False)
