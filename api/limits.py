@@ -3,7 +3,7 @@
 Bodies: `MAX_BODY_BYTES` for a GraphQL document with its variables, `MAX_UPLOAD_BYTES`
 for a multipart upload (settings, in `config`), refused with 413 before or while
 they arrive. Documents: their depth, aliases and tokens, checked when they are
-parsed and validated. Sockets: operations at once on one connection.
+parsed and validated, with their cost (`api.cost`). Sockets: operations at once on one connection.
 """
 
 from __future__ import annotations
@@ -14,22 +14,22 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import max_aliases, query_depth_limiter
 
 import config
+from api.cost import limits_rule
 
 MAX_DEPTH = 10
 MAX_ALIASES = 50
 MAX_TOKENS = 5000
+#: Fields an answer may hold at most, lists counted at their page size (`api.cost`).
+MAX_COST = 100_000
 #: Operations at once on one WebSocket.
 MAX_OPERATIONS_PER_SOCKET = 10
 
 #: Our rules, made once: validated documents are cached by text and rules, so the
-#: rules must be the same objects for every request (Strawberry's limiters make
-#: new rule classes per request, so its validation cache never hits).
+#: rules must be the same objects for every request.
 LIMITS: tuple[Any, ...] = (
-    query_depth_limiter.create_validator(MAX_DEPTH, should_ignore=None),
-    max_aliases.create_validator(MAX_ALIASES),
+    limits_rule(max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES, max_cost=MAX_COST),
 )
 #: A server that hides its IDE (GRAPHIQL=false, production) hides its schema too.
 LIMITS_WITHOUT_INTROSPECTION = (*LIMITS, NoSchemaIntrospectionCustomRule)

@@ -267,13 +267,15 @@ async def test_anonymous_mutation_with_nul_is_still_unauthenticated(api):
     assert error["extensions"] == {"code": "UNAUTHENTICATED"}
 
 
+# Lists of lists, as deep as the query's cost limit lets them be (`api.cost`).
 PROFILE_WITH_TEAM_STORAGE = """
 { user(username: "alice") {
-    teams { members { profile { teams {
+    teams {
       memberCount
-      members { profile { name teams { memberCount } } }
+      members { profile { name } }
       storageUsage { fraction }
-    } } } }
+      again: members { profile { username } }
+    }
 } }
 """
 
