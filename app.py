@@ -16,7 +16,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
@@ -30,6 +29,7 @@ from auth.backend import TokenOrKeyBackend
 from notifiers import bus, dispatcher, hooks
 from schema import Schema
 from schema import schema as default_schema
+from services.photos import MediaFiles
 
 logger = logging.getLogger("switchboard")
 
@@ -92,7 +92,7 @@ def create_app(*, init_orm: bool = True, schema: Schema = default_schema) -> Sta
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Mount("/media", StaticFiles(directory=config.MEDIA_ROOT, check_dir=False), name="media"),
+        Mount("/media", MediaFiles(directory=config.MEDIA_ROOT, check_dir=False), name="media"),
         *pages.routes(),
     ]
     middleware = [

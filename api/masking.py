@@ -4,21 +4,27 @@ Errors of the document or its variables (syntax, validation, coercion) are the
 client's and keep their message, and so do the `PublicError`s resolvers raise.
 Anything else raised while executing, a subscription's events included, is an
 internal failure: logged here with its traceback, and sent as "Internal server
-error." and nothing more.
+error." and nothing more. A server that hides its schema (`GRAPHIQL=false`) says
+no "Did you mean ...?": from those a scanner rebuilds the schema.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
+import config
+
 logger = logging.getLogger("switchboard.errors")
 
 INTERNAL_MESSAGE = "Internal server error."
+#: graphql-core's suggestions close its messages, as " Did you mean 'x' or 'y'?".
+_SUGGESTION = re.compile(r" Did you mean .*\Z", re.DOTALL)
 
 
 def is_internal(error: GraphQLError) -> bool:
@@ -65,6 +71,8 @@ class PublicErrors(MaskErrors):
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = super()._process_errors(errors)
         for error in processed:
+            if not config.GRAPHIQL:
+                error.message = _SUGGESTION.sub("", error.message)
             extensions: dict[str, Any] = dict(error.extensions or {})
             if "code" not in extensions:
                 extensions["code"] = _code(error)

@@ -52,6 +52,14 @@ class GraphQLApp(GraphQL[Context, None]):
             result.errors = PublicErrors().process(result.errors)
         return await super().process_result(request, result)
 
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        # An answer is the caller's own data: no cache, shared or private, keeps it.
+        response.headers.raw.append((b"cache-control", b"no-store"))
+        return response
+
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET that carries a persisted query's hash (no `query`) is an operation.
         return "extensions" not in request.query_params and super().should_render_graphql_ide(

@@ -11,7 +11,7 @@ from strawberry.http.exceptions import WebSocketDisconnected
 import config
 from api.websocket import TransportWSHandler
 from app import create_app
-from tests.support.helpers import LiveServer
+from tests.support.helpers import LiveServer, sign_up
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 
@@ -36,6 +36,19 @@ async def test_graphiql_is_served_on_get(api, server):
 
 async def test_introspection_works_while_graphiql_is_on(api):
     assert await api.execute(INTROSPECTION) == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["first sight", "known document"])
+async def test_answers_are_never_cached(api, known):
+    alice = await sign_up("alice")
+    query = "{ viewer { username } }"
+    headers = {"Authorization": alice.authorization}
+    if known:
+        await api.signed_in(alice).post(query)
+    async with api.http.post(api.url, json={"query": query}, headers=headers) as response:
+        assert response.status == 200
+        assert "errors" not in await response.json()
+        assert response.headers["Cache-Control"] == "no-store"
 
 
 class TestGraphiQLOff:
@@ -64,6 +77,28 @@ class TestGraphiQLOff:
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
         assert "introspection" in body["errors"][0]["message"]
+
+    @pytest.mark.attack("graphql")
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "{ viewer { usernam } }",
+            '{ user(usernam: "a") { username } }',
+            "{ viewer { projectDefaults { privacy } } } fragment F on Usr { username }",
+            "mutation { updateProjectDefaults(input: {privacy: PRIVAT}) { errors { code } } }",
+        ],
+        ids=["field", "argument", "type", "enum value"],
+    )
+    async def test_no_suggestions_rebuild_the_schema(self, production, query):
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{production.url}/graphql", json={"query": query}) as response,
+        ):
+            body = await response.json()
+
+        messages = [error["message"] for error in body["errors"]]
+        assert messages and not any("Did you mean" in m for m in messages), messages
+        assert all(e["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED" for e in body["errors"])
 
 
 class TestCors:

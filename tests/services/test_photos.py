@@ -93,6 +93,7 @@ async def test_photo_is_served_under_media(api, server):
 
     assert response.status == 200
     assert response.content_type == "image/jpeg"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert Image.open(io.BytesIO(body)).size == (32, 32)
 
 
