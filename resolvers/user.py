@@ -88,7 +88,7 @@ async def upload_profile_photo(info: Info, input: UploadProfilePhotoInput) -> Up
         raise Invalid("Send the photo as a file in a multipart request.", field=photos.FIELD)
     photos.check_content_type(upload.content_type)
     data = await upload.read(config.MAX_PHOTO_BYTES + 1)
-    encoded, extension = await asyncio.to_thread(photos.reencode, data)
+    encoded, extension = await photos.reencoded(data)
     stored = await asyncio.to_thread(photos.store, encoded, extension)
     account = info.context.viewer
     await _replace_photo(account, stored.file_name, stored.size_bytes)

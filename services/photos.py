@@ -6,10 +6,12 @@ pixels (metadata, a script appended to a polyglot file) is not in what we serve.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +34,12 @@ ACCEPTED_CONTENT_TYPES = {
     "application/octet-stream",
 }
 MAX_PIXELS = 25_000_000
+#: Neither side may be longer: a 1 x 25,000,000 strip is within the pixels, and
+#: no photo.
+MAX_IMAGE_SIDE = 10_000
 MAX_SIDE = 512
+#: Photos decoded at once by the process: each may take a hundred megabytes.
+DECODES_AT_ONCE = 2
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,21 @@ def check_content_type(content_type: str | None) -> None:
         )
 
 
+_decoding = threading.BoundedSemaphore(DECODES_AT_ONCE)
+
+
+async def reencoded(data: bytes) -> tuple[bytes, str]:
+    """`reencode` in a thread, at most `DECODES_AT_ONCE` of them decoding at a time."""
+    return await asyncio.to_thread(reencode, data)
+
+
 def reencode(data: bytes) -> tuple[bytes, str]:
     """The photo as at most 512x512 pixels without metadata, and its file extension."""
+    with _decoding:
+        return _reencode(data)
+
+
+def _reencode(data: bytes) -> tuple[bytes, str]:
     if len(data) > config.MAX_PHOTO_BYTES:
         raise LimitExceeded("A profile photo must be at most 5 MB.", field=FIELD)
     try:
@@ -61,6 +81,12 @@ def reencode(data: bytes) -> tuple[bytes, str]:
             # The header's size is checked before any pixel is decoded (pixel bombs).
             if image.width * image.height > MAX_PIXELS:
                 raise LimitExceeded("A profile photo must be at most 25 megapixels.", field=FIELD)
+            if max(image.width, image.height) > MAX_IMAGE_SIDE:
+                raise LimitExceeded(
+                    f"A profile photo's sides must be at most {MAX_IMAGE_SIDE:,} pixels.",
+                    field=FIELD,
+                )
+            image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # a JPEG decodes at the scale it needs
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise LimitExceeded("A profile photo must be at most 25 megapixels.", field=FIELD) from None

@@ -141,6 +141,13 @@ def _pixel_bomb() -> bytes:
     return image_bytes("PNG", (6000, 6000))
 
 
+def _strip() -> bytes:
+    # 1 x 25,000,000: within the megapixels, a few hundred megabytes to decode.
+    out = io.BytesIO()
+    Image.new("1", (25_000_000, 1)).save(out, format="PNG")
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(
     ("content", "content_type", "code", "words"),
     [
@@ -150,9 +157,10 @@ def _pixel_bomb() -> bytes:
         (image_bytes("TIFF", (10, 10)), "application/octet-stream", "INVALID", "not a PNG"),
         (_truncated_png(), "image/png", "INVALID", "damaged"),
         (_pixel_bomb(), "image/png", "LIMIT_EXCEEDED", "25 megapixels"),
+        (_strip(), "image/png", "LIMIT_EXCEEDED", "sides must be at most 10,000 pixels"),
         (b"\x89PNG" + os.urandom(5 * 1024 * 1024), "image/png", "LIMIT_EXCEEDED", "5 MB"),
     ],
-    ids=["text", "declared-pdf", "bmp", "tiff", "truncated", "pixel-bomb", "over-5mb"],
+    ids=["text", "declared-pdf", "bmp", "tiff", "truncated", "pixel-bomb", "strip", "over-5mb"],
 )
 @pytest.mark.attack("upload")
 async def test_bad_upload_is_refused_and_nothing_is_written(
