@@ -61,13 +61,14 @@ _NOTHING = Measure()
 
 
 def cost_error(cost: int, limit: int, nodes: Any = None) -> GraphQLError:
+    """The refusal of an operation costing `cost` (a measure's, so at most `_CEILING`)."""
     return GraphQLError(
-        f"The query may cost {min(cost, _CEILING):,} (one a field, each list at its page "
+        f"The query may cost {cost:,} (one a field, each list at its page "
         f"size), over the limit of {limit:,}: ask for fewer fields or smaller pages.",
         nodes,
         extensions={
             "code": ErrorCode.LIMIT_EXCEEDED.value,
-            "cost": {"requestedQueryCost": min(cost, _CEILING), "maximumQueryCost": limit},
+            "cost": {"requestedQueryCost": cost, "maximumQueryCost": limit},
         },
     )
 
