@@ -26,8 +26,9 @@ from services.storage_ledger import FileReport
 
 MAX_FILES_PER_CALL = 1000
 MAX_PATH_LENGTH = 1024
-#: One file of more than a petabyte is a mistake, and sums of such sizes
-#: would overflow the 64-bit counters.
+#: One file of more than a petabyte is a mistake. A whole call of them (10^18
+#: bytes) stays below `storage_ledger.MAX_ENTITY_BYTES`, which bounds the sums
+#: of many calls: the ledger refuses a report that would pass it.
 MAX_FILE_BYTES = 10**15
 #: An admin's limit: from one byte to an exabyte.
 MAX_LIMIT_BYTES = 10**18

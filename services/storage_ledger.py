@@ -16,7 +16,7 @@ from typing import Any
 from tortoise.expressions import F
 
 import config
-from errors import NotFound
+from errors import LimitExceeded, NotFound
 from models.entity import Entity
 from models.prepared import PreparedValues, side_by_side
 from models.storage import (
@@ -29,6 +29,14 @@ from models.user import User
 
 #: Rows per statement: far below SQLite's and PostgreSQL's parameter limits.
 BATCH = 500
+#: The most bytes an entity's files may add up to, all categories and projects
+#: together. The counters are BIGINT (at most 2^63 - 1): an UPDATE past that
+#: fails on PostgreSQL (and turns the value into a float on SQLite), and then so
+#: does every later report of the entity. Every counter is a part of this total,
+#: so no counter passes it; half of BIGINT leaves room for what is added when
+#: the total is read (profile photos, `config.MAX_PHOTO_BYTES` each), so
+#: `usedBytes` stays an Int64 too.
+MAX_ENTITY_BYTES = 2**62
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,11 @@ async def _existing(entity_id: int, project: str, hashes: Sequence[str]) -> list
 
 
 async def record(entity_id: int, project: str, files: Sequence[FileReport]) -> None:
-    """Record files (a path already recorded gets the new category and size)."""
+    """Record files (a path already recorded gets the new category and size).
+
+    `LimitExceeded`, and nothing written, if the entity's files would add up to
+    more than `MAX_ENTITY_BYTES`.
+    """
     await _lock_entity(entity_id)
     reports = {path_hash(f.path): f for f in files}
     existing = {row.path_hash: row for row in await _existing(entity_id, project, list(reports))}
@@ -110,11 +122,31 @@ async def record(entity_id: int, project: str, files: Sequence[FileReport]) -> N
         else:
             continue
         by_category[report.category] += report.size_bytes
+    await _check_ceiling(entity_id, sum(by_category.values()))
     if new:
         await StoredFile.bulk_create(new, batch_size=BATCH)
     if changed:
         await StoredFile.bulk_update(changed, ["category", "size_bytes"], batch_size=BATCH)
     await _count(entity_id, project, by_category)
+
+
+async def _check_ceiling(entity_id: int, delta: int) -> None:
+    """`LimitExceeded` if adding `delta` bytes takes the entity past `MAX_ENTITY_BYTES`.
+
+    Called under the entity's lock and before any write: the counters read are
+    the ones the report's UPDATEs will add to, and a refused report wrote nothing.
+    """
+    if delta <= 0:
+        # Shrinking is always allowed, even for a total recorded above the ceiling.
+        return
+    counters = await StorageCategoryCounter.filter(entity_id=entity_id)
+    total = sum(counter.bytes for counter in counters) + delta
+    if total > MAX_ENTITY_BYTES:
+        raise LimitExceeded(
+            f"These files would bring this account or team to {total} bytes stored, over "
+            f"the {MAX_ENTITY_BYTES} bytes that can be counted: delete files first.",
+            field="files",
+        )
 
 
 async def forget(entity_id: int, project: str, paths: Sequence[str]) -> None:

@@ -19,8 +19,9 @@ from models.storage import (
     StoredFile,
 )
 from models.user import User
+from resolvers.storage import MAX_FILE_BYTES, MAX_FILES_PER_CALL
 from services import storage_ledger
-from services.storage_ledger import FileReport, totals_by_entity_id
+from services.storage_ledger import MAX_ENTITY_BYTES, FileReport, totals_by_entity_id
 from tests.support.helpers import GraphQL, count_queries, sign_up
 from tests.support.team_helpers import make_team
 
@@ -396,6 +397,152 @@ async def test_no_file_is_recorded_for_an_entity_deleted_meanwhile(db):
             )
 
     assert await StoredFile.all().count() == 0
+
+
+async def fill(entity_id: int, *specs: tuple[str, str, str, int]) -> None:
+    """Files recorded by the ledger itself, past the per-file bound of the API."""
+    for project, path, category, size in specs:
+        async with in_transaction():
+            await storage_ledger.record(
+                entity_id, project, [FileReport(path, StorageCategory(category), size)]
+            )
+
+
+def test_a_whole_call_of_the_largest_files_stays_below_the_ceiling():
+    assert MAX_FILES_PER_CALL * MAX_FILE_BYTES < MAX_ENTITY_BYTES < 2**63 - 1 - 2 * 10**15
+
+
+async def test_record_up_to_the_ceiling_and_not_a_byte_more(api):
+    alice = await sign_up("alice")
+    client = api.signed_in(alice)
+    await fill(alice.user.entity_id, ("big", "a", "ARTIFACTS", MAX_ENTITY_BYTES - 10))
+    before = await viewer_usage(client)
+
+    refused = await record(client, "alice", "p", files(("x", "MEDIA", 4), ("y", "MEDIA", 7)))
+    after_refusal = await viewer_usage(client)
+    accepted = await record(client, "alice", "p", files(("x", "MEDIA", 4), ("y", "MEDIA", 6)))
+
+    assert refused == {
+        "storageUsage": None,
+        "errors": [
+            {
+                "field": "files",
+                "code": "LIMIT_EXCEEDED",
+                "message": f"These files would bring this account or team to "
+                f"{MAX_ENTITY_BYTES + 1} bytes stored, over the {MAX_ENTITY_BYTES} bytes "
+                "that can be counted: delete files first.",
+            }
+        ],
+    }
+    assert after_refusal == before
+    assert accepted["errors"] == []
+    assert accepted["storageUsage"]["usedBytes"] == MAX_ENTITY_BYTES
+    assert accepted["storageUsage"]["breakdown"] == breakdown(
+        artifacts=MAX_ENTITY_BYTES - 10, media=10
+    )
+    await assert_counters_match_files()
+
+
+@pytest.mark.parametrize(
+    "filled",
+    [
+        [("p", "a", "MEDIA", MAX_ENTITY_BYTES)],
+        [("q", "a", "ARTIFACTS", MAX_ENTITY_BYTES)],
+        [("q", "a", "RUN_FILES", MAX_ENTITY_BYTES // 2), ("r", "b", "ARTIFACTS", 2**61)],
+    ],
+    ids=["same-category-and-project", "other-category-and-project", "spread"],
+)
+async def test_the_ceiling_counts_every_category_and_project_together(api, filled):
+    alice = await sign_up("alice")
+    await fill(alice.user.entity_id, *filled)
+    before = await StorageCategoryCounter.all().order_by("id").values()
+
+    payload = await record(api.signed_in(alice), "alice", "p", files(("new", "MEDIA", 1)))
+
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("files", "LIMIT_EXCEEDED")]
+    assert await StorageCategoryCounter.all().order_by("id").values() == before
+    assert await StoredFile.filter(path="new").count() == 0
+    await assert_counters_match_files()
+
+
+async def test_a_file_grown_past_the_ceiling_is_refused(api):
+    alice = await sign_up("alice")
+    client = api.signed_in(alice)
+    await fill(alice.user.entity_id, ("q", "big", "ARTIFACTS", MAX_ENTITY_BYTES - 10**15 + 1))
+    await record(client, "alice", "p", files(("a", "MEDIA", 0)))
+
+    grown = await record(client, "alice", "p", files(("a", "MEDIA", 10**15)))
+    moved = await record(client, "alice", "p", files(("a", "RUN_FILES", 10**15 - 1)))
+
+    assert [(e["field"], e["code"]) for e in grown["errors"]] == [("files", "LIMIT_EXCEEDED")]
+    assert moved["errors"] == []
+    assert moved["storageUsage"]["breakdown"] == breakdown(
+        run_files=10**15 - 1, artifacts=MAX_ENTITY_BYTES - 10**15 + 1
+    )
+    await assert_counters_match_files()
+
+
+async def test_counters_recorded_above_the_ceiling_may_only_shrink(api):
+    # What an entity filled before the ceiling existed may hold.
+    alice = await sign_up("alice")
+    client = api.signed_in(alice)
+    entity_id, size = alice.user.entity_id, 2**63 - 1 - 1000
+    await StoredFile.create(
+        entity_id=entity_id,
+        project_name="p",
+        path="a",
+        path_hash=storage_ledger.path_hash("a"),
+        category=StorageCategory.ARTIFACTS,
+        size_bytes=size,
+    )
+    await StorageCategoryCounter.create(
+        entity_id=entity_id, category=StorageCategory.ARTIFACTS, bytes=size
+    )
+    await StorageProjectCounter.create(entity_id=entity_id, project_name="p", bytes=size)
+
+    grown = await record(client, "alice", "p", files(("b", "MEDIA", 1)))
+    shrunk = await record(client, "alice", "p", files(("a", "ARTIFACTS", 10**15)))
+    deleted = await client.execute(DELETE, {"entity": "alice", "project": "p", "paths": ["a"]})
+    again = await record(client, "alice", "p", files(("b", "MEDIA", 1)))
+
+    assert [(e["field"], e["code"]) for e in grown["errors"]] == [("files", "LIMIT_EXCEEDED")]
+    assert shrunk["storageUsage"]["usedBytes"] == 10**15
+    assert deleted["deleteStoredFiles"]["storageUsage"]["usedBytes"] == 0
+    assert again["storageUsage"]["usedBytes"] == 1
+    await assert_counters_match_files()
+
+
+async def test_concurrent_reports_never_pass_the_ceiling(api):
+    alice = await sign_up("alice")
+    client = api.signed_in(alice)
+    await fill(alice.user.entity_id, ("base", "a", "RUN_FILES", MAX_ENTITY_BYTES - 3 * 10**15))
+
+    async def report(index: int) -> Any:
+        category = ("MEDIA", "ARTIFACTS", "RUN_FILES")[index % 3]
+        return await record(client, "alice", f"p{index}", files(("f", category, 10**15)))
+
+    payloads = await asyncio.gather(*(report(index) for index in range(8)))
+
+    codes = sorted(tuple(e["code"] for e in p["errors"]) for p in payloads)
+    assert codes == [()] * 3 + [("LIMIT_EXCEEDED",)] * 5
+    assert (await viewer_usage(client))["usedBytes"] == MAX_ENTITY_BYTES
+    await assert_counters_match_files()
+
+
+async def test_deleting_the_same_files_again_never_goes_negative(api):
+    alice = await sign_up("alice")
+    client = api.signed_in(alice)
+    await record(client, "alice", "p", files(("a", "RUN_FILES", 100), ("b", "MEDIA", 50)))
+    await record(client, "alice", "p", files(("a", "MEDIA", 10)))
+    variables = {"entity": "alice", "project": "p", "paths": ["a", "b", "a-never"]}
+
+    await asyncio.gather(*(client.execute(DELETE, variables) for _ in range(4)))
+    again = await client.execute(DELETE, variables)
+
+    assert again["deleteStoredFiles"]["storageUsage"]["breakdown"] == breakdown()
+    assert await StorageCategoryCounter.filter(bytes__lt=0).count() == 0
+    assert await StorageProjectCounter.all().count() == 0
+    await assert_counters_match_files()
 
 
 TEAM_USAGE = """
