@@ -61,6 +61,11 @@ DATABASE_URL: str = _env("DATABASE_URL", default="sqlite://data/switchboard.sqli
 REDIS_URL: str = _env("REDIS_URL", default="")
 #: The Redis pub/sub channel of the alert bus.
 BUS_CHANNEL: str = _env("BUS_CHANNEL", default="switchboard:alerts")
+#: Overrides of the rate limits' defaults (`services/rate_limits.py`), e.g.
+#: "alerts.account=30/minute;300/day, teams.address=20/hour".
+RATE_LIMITS: str = _env("RATE_LIMITS", default="")
+#: The prefix of the rate limits' keys in Redis.
+RATE_LIMIT_PREFIX: str = _env("RATE_LIMIT_PREFIX", default="switchboard:limits")
 
 JWT_SECRET: str = _secret("JWT_SECRET", "jwt_secret")
 JWT_ALGORITHMS: list[str] = [
@@ -117,6 +122,20 @@ DELIVERY_RETRY_BASE_SECONDS: float = _env("DELIVERY_RETRY_BASE_SECONDS", cast=fl
 DELIVERY_LEASE_SECONDS: float = _env("DELIVERY_LEASE_SECONDS", cast=float, default=120.0)
 #: How often a dispatcher looks for due deliveries it was not woken for (other processes').
 DELIVERY_POLL_SECONDS: float = _env("DELIVERY_POLL_SECONDS", cast=float, default=1.0)
+#: Alert events older than this many days are deleted with their deliveries, once every
+#: delivery of theirs has finished (notifiers/retention.py); 0 keeps them for ever.
+ALERT_RETENTION_DAYS: int = _env("ALERT_RETENTION_DAYS", cast=int, default=30)
+#: How often each process's dispatcher prunes; 0 leaves pruning to `python cli.py prune`.
+ALERT_PRUNE_INTERVAL_SECONDS: float = _env(
+    "ALERT_PRUNE_INTERVAL_SECONDS", cast=float, default=3600.0
+)
+#: Events deleted per statement (and transaction), with their deliveries, while pruning.
+ALERT_PRUNE_BATCH: int = _env("ALERT_PRUNE_BATCH", cast=int, default=1000)
+if ALERT_RETENTION_DAYS < 0 or ALERT_PRUNE_INTERVAL_SECONDS < 0 or ALERT_PRUNE_BATCH < 1:
+    raise ValueError(
+        "ALERT_RETENTION_DAYS and ALERT_PRUNE_INTERVAL_SECONDS must be 0 or more,"
+        " ALERT_PRUNE_BATCH 1 or more."
+    )
 
 #: Profile photos over this many bytes are refused.
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -124,6 +143,28 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_BODY_BYTES: int = _env("MAX_BODY_BYTES", cast=int, default=2 * 1024 * 1024)
 #: Multipart bodies (a photo upload) over this are refused with 413.
 MAX_UPLOAD_BYTES = MAX_PHOTO_BYTES + 256 * 1024
+
+# Serving limits (`serving.py`, `python cli.py serve`); a WebSocket message over
+# MAX_BODY_BYTES closes its socket with 1009. Counts are per server process.
+#: A request head (request line and headers) over this many bytes is answered 431.
+MAX_HEAD_BYTES: int = _env("MAX_HEAD_BYTES", cast=int, default=64 * 1024)
+#: A connection that has not sent a whole request head this long after it opened (or after
+#: the first byte of a later request) is closed: slowloris and half-open connections.
+HEAD_TIMEOUT_SECONDS: float = _env("HEAD_TIMEOUT_SECONDS", cast=float, default=10.0)
+#: An idle keep-alive connection is closed after this; behind a proxy, above its idle timeout.
+KEEP_ALIVE_TIMEOUT_SECONDS: int = _env("KEEP_ALIVE_TIMEOUT_SECONDS", cast=int, default=5)
+#: Connections (WebSockets included) or requests at once; past it, new requests get 503.
+MAX_CONNECTIONS: int = _env("MAX_CONNECTIONS", cast=int, default=10_000)
+#: Connections the kernel queues before the server accepts them (capped by somaxconn).
+LISTEN_BACKLOG: int = _env("LISTEN_BACKLOG", cast=int, default=2048)
+#: On SIGTERM, requests under way get this long to finish; then they are cut off.
+SHUTDOWN_TIMEOUT_SECONDS: int = _env("SHUTDOWN_TIMEOUT_SECONDS", cast=int, default=10)
+#: WebSockets one account may have open at once; past it, connection_init is closed with 4429.
+MAX_SOCKETS_PER_ACCOUNT: int = _env("MAX_SOCKETS_PER_ACCOUNT", cast=int, default=10)
+#: Live subscriptions one account may hold at once over all its sockets; past it, LIMIT_EXCEEDED.
+MAX_SUBSCRIPTIONS_PER_ACCOUNT: int = _env("MAX_SUBSCRIPTIONS_PER_ACCOUNT", cast=int, default=20)
+#: Proxies whose X-Forwarded-For and -Proto are believed, comma list ("*": any); uvicorn's own.
+FORWARDED_ALLOW_IPS: str = _env("FORWARDED_ALLOW_IPS", default="127.0.0.1,::1")
 #: Every storage quota starts here: 100 GB.
 DEFAULT_STORAGE_LIMIT_BYTES = 100 * 10**9
 

@@ -12,6 +12,7 @@ DomainErrors               several DomainErrors at once (every bad field of an i
 GraphQLError (graphql-core), top level, with `extensions.code`
 ├── Unauthenticated        UNAUTHENTICATED
 ├── Forbidden              FORBIDDEN
+├── RateLimited            LIMIT_EXCEEDED, with `extensions.retryAfter` in seconds
 └── BadUserInput           BAD_USER_INPUT, a bad argument of a query field (`first`, `after`)
 """
 
@@ -95,6 +96,15 @@ class Unauthenticated(PublicError):
 
 class Forbidden(PublicError):
     code = "FORBIDDEN"
+
+
+class RateLimited(PublicError):
+    code = "LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(f"{message} Try again in {retry_after} s.")
+        self.retry_after = retry_after
+        self.extensions = {"code": self.code, "retryAfter": retry_after}
 
 
 class BadUserInput(PublicError):

@@ -107,6 +107,14 @@ def limits_rule(*, max_depth: int, max_aliases: int, max_cost: int) -> type[Vali
     return DocumentLimits
 
 
+def operation_cost(schema: Any, document: DocumentNode, operation: OperationDefinitionNode) -> int:
+    """The cost of one operation of a valid document."""
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    return _Measuring(schema, document).selections(operation.selection_set, root, None).cost
+
+
 class _Measuring:
     """One document's measures, each fragment's kept once worked out."""
 

@@ -8,15 +8,18 @@ parsed and validated, with their cost (`api.cost`). Sockets: operations at once 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
+from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, get_operation_ast
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
 
 import config
-from api.cost import limits_rule
+from api.cost import limits_rule, operation_cost
 
 MAX_DEPTH = 10
 MAX_ALIASES = 50
@@ -33,6 +36,42 @@ LIMITS: tuple[Any, ...] = (
 )
 #: A server that hides its IDE (GRAPHIQL=false, production) hides its schema too.
 LIMITS_WITHOUT_INTROSPECTION = (*LIMITS, NoSchemaIntrospectionCustomRule)
+
+
+#: Operations whose cost is kept, worked out once per document.
+COSTS_KEPT = 256
+
+
+def cost_results(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> dict[str, Any]:
+    """What an answer's `extensions` say of its operation's cost, as Shopify's do."""
+    cost = operation_cost(schema, document, operation)
+    return {"cost": {"requestedQueryCost": cost, "maximumQueryCost": MAX_COST}}
+
+
+class QueryCost(SchemaExtension):
+    """Adds `cost_results` to the answer of every operation that ran."""
+
+    _known: OrderedDict[int, tuple[OperationDefinitionNode, dict[str, Any]]] = OrderedDict()
+
+    def get_results(self) -> dict[str, Any]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is None or context.pre_execution_errors:
+            return {}
+        operation = get_operation_ast(document, context.operation_name)
+        if operation is None:
+            return {}
+        # A document is checked once and kept (`api.documents`), so its operations
+        # are the same objects request after request.
+        known = self._known.get(id(operation))
+        if known is None or known[0] is not operation:
+            if len(self._known) >= COSTS_KEPT:
+                self._known.popitem(last=False)
+            results = cost_results(context.schema._schema, document, operation)
+            known = self._known[id(operation)] = (operation, results)
+        return known[1]
 
 
 def validation_rules() -> tuple[Any, ...]:

@@ -55,6 +55,11 @@ class GraphQLApp(GraphQL[Context, None]):
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
+        retry_after = _throttled(response_data)
+        if retry_after is not None:
+            # Run trackers back off on 429 and its Retry-After, not on an error in a 200.
+            sub_response.status_code = 429
+            sub_response.headers["retry-after"] = str(retry_after)
         response = super().create_response(response_data, sub_response)
         # An answer is the caller's own data: no cache, shared or private, keeps it.
         response.headers.raw.append((b"cache-control", b"no-store"))
@@ -94,6 +99,7 @@ class GraphQLApp(GraphQL[Context, None]):
             response=response,
             user=signed_in.user,
             credentials_expire_at=signed_in.expires_at,
+            api_key_id=signed_in.api_key_id,
         )
         if context.user is not None:
             # Sign-in read the viewer's own and default entities: no second trip.
@@ -116,7 +122,20 @@ class GraphQLApp(GraphQL[Context, None]):
             raise ConnectionRejectionError from None
         context.user = authorization.user
         context.credentials_expire_at = authorization.expires_at
+        context.api_key_id = authorization.api_key_id
         return None
+
+
+def _throttled(response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> int | None:
+    """The seconds to wait, when nothing of the answer ran for a rate limit."""
+    if isinstance(response_data, list) or response_data.get("data") is not None:
+        return None
+    waits = [
+        (error.get("extensions") or {}).get("retryAfter")
+        for error in response_data.get("errors") or ()
+        if isinstance(error, dict)
+    ]
+    return max((wait for wait in waits if isinstance(wait, int)), default=None)
 
 
 def credentials_refused(conn: HTTPConnection, error: AuthenticationError) -> Response:

@@ -13,7 +13,6 @@ from tortoise.expressions import Q
 from auth.errors import InvalidCredentials
 from models.api_key import ApiKey
 from models.prepared import Prepared
-from models.user import User
 
 KEY_LENGTH = 40
 PREFIX_LENGTH = 8
@@ -46,8 +45,9 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def user_for_key(secret: str) -> User:
-    """The owner of a live key; `InvalidCredentials` for a malformed, unknown or deleted one."""
+async def live_key(secret: str) -> ApiKey:
+    """A live key, its owner read with it; `InvalidCredentials` for a malformed,
+    unknown or deleted one."""
     if len(secret) != KEY_LENGTH or not all(c in _ALPHABET for c in secret):
         raise InvalidCredentials("The API key is malformed: it must be 40 letters and digits.")
     found = await _KEY([hash_key(secret)])
@@ -61,4 +61,4 @@ async def user_for_key(secret: str) -> User:
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION),
             id=key.id,
         ).update(last_used_at=now)
-    return key.user
+    return key

@@ -14,7 +14,7 @@ from starlette.authentication import (
 from starlette.requests import HTTPConnection
 
 from auth.accounts import user_for_claims
-from auth.api_keys import user_for_key
+from auth.api_keys import live_key
 from auth.errors import InvalidCredentials
 from auth.tokens import verify_token
 from models.user import User
@@ -26,6 +26,7 @@ class SignedInUser(BaseUser):
     def __init__(self, authorization: Authorization) -> None:
         self.user = authorization.user
         self.expires_at = authorization.expires_at
+        self.api_key_id = authorization.api_key_id
 
     @property
     def is_authenticated(self) -> bool:
@@ -45,6 +46,8 @@ class Authorization:
     user: User
     #: Unix time at which the credentials expire; None for an API key.
     expires_at: float | None
+    #: The API key signed in with, if any.
+    api_key_id: int | None = None
 
 
 async def authorize(value: str) -> Authorization:
@@ -55,7 +58,8 @@ async def authorize(value: str) -> Authorization:
         claims = verify_token(credentials)
         return Authorization(await user_for_claims(claims), claims.expires_at)
     if scheme.lower() == "basic" and credentials:
-        return Authorization(await user_for_key(_api_key_from_basic(credentials)), None)
+        key = await live_key(_api_key_from_basic(credentials))
+        return Authorization(key.user, None, key.id)
     raise InvalidCredentials(
         "The Authorization header must be 'Bearer <token>' or 'Basic base64(api:<API key>)'."
     )

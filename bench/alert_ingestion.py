@@ -50,7 +50,12 @@ from bench.servers import on_each_backend, postgres_available  # noqa: E402
 from bench.settings_page import describe, ratios  # noqa: E402
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process  # noqa: E402
 from tests.support.fakes import SlackServer  # noqa: E402
-from tests.support.helpers import Database, create_database, drop_database  # noqa: E402
+from tests.support.helpers import (  # noqa: E402
+    UNLIMITED_SETTING,
+    Database,
+    create_database,
+    drop_database,
+)
 
 #: Sequential alerts a server, a round (after WARMUP more).
 REQUESTS = int(os.environ.get("BENCH_ALERT_REQUESTS", "150"))
@@ -123,6 +128,8 @@ async def alert_server(
         SLACK_CLIENT_SECRET="bench-secret",  # noqa: S106 - the loopback fake accepts any
         SLACK_API_URL=f"{slack.url}/api",
         SLACK_WEBHOOK_HOSTS=slack.host,
+        # One tracker's thousands of alerts: ingestion is measured, not its rate limit.
+        RATE_LIMITS=UNLIMITED_SETTING,
     )
     try:
         await asyncio.to_thread(migrate, env)

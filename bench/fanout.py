@@ -36,7 +36,7 @@ from auth.tokens import issue_token  # noqa: E402
 from bench.figures import Figure, render  # noqa: E402
 from bench.sockets import subscribed_socket  # noqa: E402
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process  # noqa: E402
-from tests.support.helpers import create_database, drop_database  # noqa: E402
+from tests.support.helpers import UNLIMITED_SETTING, create_database, drop_database  # noqa: E402
 
 COUNTS = [int(c) for c in os.environ.get("BENCH_FANOUT_COUNTS", "1000,5000").split(",")]
 #: Alerts raised (and waited for) at each count.
@@ -178,11 +178,19 @@ async def database(kind: str) -> AsyncIterator[str]:
         await drop_database(db)
 
 
+#: One account's thousands of sockets, and its alerts: the caps are not what is measured.
+UNCAPPED = {
+    "MAX_SOCKETS_PER_ACCOUNT": "100000",
+    "MAX_SUBSCRIPTIONS_PER_ACCOUNT": "100000",
+    "RATE_LIMITS": UNLIMITED_SETTING,
+}
+
+
 async def measure_all(counts: Sequence[int], rounds: int) -> list[Result]:
     results = []
     for count in counts:
         async with database("sqlite") as url:
-            env = server_env(url)
+            env = server_env(url, **UNCAPPED)
             await asyncio.to_thread(migrate, env)
             async with server_process(env) as server:
                 results.append(
@@ -191,7 +199,11 @@ async def measure_all(counts: Sequence[int], rounds: int) -> list[Result]:
     if redis_available():
         async with database("postgres") as url:
             env = server_env(
-                url, REDIS_URL=os.environ["TEST_REDIS_URL"], BUS_CHANNEL=f"bench-{uuid.uuid4().hex}"
+                url,
+                REDIS_URL=os.environ["TEST_REDIS_URL"],
+                BUS_CHANNEL=f"bench-{uuid.uuid4().hex}",
+                RATE_LIMIT_PREFIX=f"bench-{uuid.uuid4().hex}",
+                **UNCAPPED,
             )
             await asyncio.to_thread(migrate, env)
             async with server_process(env) as one, server_process(env) as other:

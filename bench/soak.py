@@ -41,7 +41,7 @@ from bench.fanout import rss_kib  # noqa: E402
 from bench.sockets import subscribed_socket  # noqa: E402
 from tests.e2e.process import ServerProcess, migrate, server_env, server_process  # noqa: E402
 from tests.support.fakes import MailServer  # noqa: E402
-from tests.support.helpers import create_database, drop_database  # noqa: E402
+from tests.support.helpers import UNLIMITED_SETTING, create_database, drop_database  # noqa: E402
 
 SETTINGS_PAGE = """
 query SettingsPage {
@@ -324,6 +324,10 @@ async def run(args: argparse.Namespace) -> str:
                 db.url,
                 REDIS_URL=os.environ["TEST_REDIS_URL"],
                 BUS_CHANNEL=f"soak-{uuid.uuid4().hex}",
+                RATE_LIMIT_PREFIX=f"soak-{uuid.uuid4().hex}",
+                # 200 clients' alerts and 500 subscribers: load, not the limits, is measured.
+                RATE_LIMITS=UNLIMITED_SETTING,
+                MAX_SUBSCRIPTIONS_PER_ACCOUNT="100000",
                 SMTP_HOST="127.0.0.1",
                 SMTP_PORT=str(mail.port),
             )

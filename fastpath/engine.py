@@ -2,8 +2,9 @@
 
 The engine knows no domain: the wiring (`schema/__init__.py`) tells it how to find
 a request's checked document, which futures are loads it may wait for in waves,
-how to shield them, and how to start a request's context afresh before stock
-execution runs a query whose plan gave up.
+how to shield them, how to start a request's context afresh before stock
+execution runs a query whose plan gave up, and what the extensions it skips would
+add to an answer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import DocumentNode, GraphQLField, OperationDefinitionNode
+from graphql import DocumentNode, GraphQLField, GraphQLSchema, OperationDefinitionNode
 
 from fastpath import plans
 from fastpath.abandons import Abandons
@@ -49,6 +50,11 @@ class FastPath:
     #: The schema's extensions that a known query may run without: they check the
     #: document, which is checked already, or handle errors, of which there are none.
     skippable_extensions: tuple[Any, ...] = ()
+    #: What those extensions add to an answer's `extensions`, worked out once per
+    #: known operation: `results(schema, document, operation)`.
+    results: (
+        Callable[[GraphQLSchema, DocumentNode, OperationDefinitionNode], dict[str, Any]] | None
+    ) = None
     abandons: Abandons = field(default_factory=Abandons)
     _plans: dict[int, tuple[OperationDefinitionNode, plans.ObjectPlan | None]] = field(
         default_factory=dict

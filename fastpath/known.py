@@ -66,6 +66,8 @@ class KnownOperation:
     plan: ObjectPlan
     #: The coerced variables of an operation that declares none, shared by its runs.
     no_variables: Any
+    #: The answer's `extensions` (`FastPath.results`), the same for every run.
+    extensions: dict[str, Any] | None
 
 
 class KnownQueries:
@@ -116,7 +118,11 @@ class KnownQueries:
             )
 
         plan = self.fast_path.plan(operation, make)
-        return None if plan is None else KnownOperation(operation, definitions, plan, no_variables)
+        if plan is None:
+            return None
+        results = self.fast_path.results
+        extensions = results(schema, document, operation) if results is not None else None
+        return KnownOperation(operation, definitions, plan, no_variables, extensions or None)
 
     async def run(
         self,

@@ -5,9 +5,10 @@ manager made afresh from a generator, for each request) before and after
 graphql-core executes it. A query whose document is known and valid (the wiring's
 `FastPath.runnable`) and whose plan answers it needs none of them, as long as the
 schema's extensions are ones it may skip (`FastPath.skippable_extensions`): the
-document is checked already, there is no error to mask or log, and no extension
-adds results. Such a query runs by its plan alone (`fastpath.known`). Any other
-operation goes Strawberry's way; so does a query whose plan gave up, once the
+document is checked already, there is no error to mask or log, and what an
+extension adds to results is worked out once per operation (`FastPath.results`).
+Such a query runs by its plan alone (`fastpath.known`). Any other operation goes
+Strawberry's way; so does a query whose plan gave up, once the
 plan's work has stopped and the context is fresh, with planning off
 (`engine.falling_back`), so that it is answered exactly as stock execution answers it.
 """
@@ -90,7 +91,7 @@ class PlannedSchema(strawberry.Schema):
                 data = await self.known.run(
                     known, variable_values, context_value, root_value, operation_extensions
                 )
-                return ExecutionResult(data=data, errors=None)
+                return ExecutionResult(data=data, errors=None, extensions=known.extensions)
             except Exception as abandoned:  # noqa: BLE001 - stock execution reports it
                 reason = reason_of(abandoned)
             await self.fast_path.start_afresh(context_value)

@@ -80,4 +80,6 @@ class KnownQueryView(GraphQL[Any, Any]):
             await schema.fast_path.start_afresh(context)
             with falling_back(reason_of(abandoned)):
                 return await self.stock_answer(request)
-        return self.create_response({"data": answer}, sub_response)
+        if known.extensions is None:
+            return self.create_response({"data": answer}, sub_response)
+        return self.create_response({"data": answer, "extensions": known.extensions}, sub_response)

@@ -11,7 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tortoise.expressions import F
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -25,6 +24,7 @@ from models.team import Team, TeamMember, TeamRole
 from models.user import User as UserModel
 from resolvers.context import Info
 from resolvers.github import revoke_removed_grant
+from resolvers.teams import dissolve
 from resolvers.user import remove_photo_file_if_unused
 from schema.account import DeleteAccountInput
 from schema.common import SuccessPayload, UserError
@@ -40,8 +40,7 @@ class Doomed:
     photo_file: str | None
     github_token_sealed: str | None = None
     #: Teams whose only member is the user: they go with it.
-    team_ids: list[int] = field(default_factory=list)
-    team_entity_ids: list[int] = field(default_factory=list)
+    teams: list[Team] = field(default_factory=list)
 
 
 async def delete_account(info: Info, input: DeleteAccountInput) -> SuccessPayload:
@@ -116,22 +115,15 @@ async def _find(user_id: int) -> Doomed:
         entity_id=user.entity_id,
         photo_file=user.photo_file,
         github_token_sealed=github.token_sealed if github else None,
-        team_ids=[team.id for team in alone],
-        team_entity_ids=[team.entity_id for team in alone],
+        teams=alone,
     )
 
 
 async def _delete_teams_left_empty(doomed: Doomed) -> None:
-    if not doomed.team_ids:
+    if not doomed.teams:
         return
-    # Nobody may keep a deleted team as the default place of new projects.
-    await UserModel.filter(default_entity_id__in=doomed.team_entity_ids).update(
-        default_entity_id=F("entity_id")
-    )
-    await storage_ledger.remove_all(doomed.team_entity_ids)
-    await TeamMember.filter(team_id__in=doomed.team_ids).delete()
-    await Team.filter(id__in=doomed.team_ids).delete()
-    await Entity.filter(id__in=doomed.team_entity_ids).delete()
+    await dissolve(doomed.teams)
+    await Entity.filter(id__in=[team.entity_id for team in doomed.teams]).delete()
 
 
 async def _delete_memberships(doomed: Doomed) -> None:

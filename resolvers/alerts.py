@@ -6,14 +6,12 @@ deliveries in one transaction and answered at once; the dispatcher sends them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from errors import Forbidden, Invalid, LimitExceeded
+from errors import Forbidden, Invalid
 from models.alert import AlertChannel, AlertEventType, AlertSeverity
-from models.alert import AlertEvent as AlertEventModel
 from models.alert import AlertSubscription as AlertSubscriptionModel
 from models.integration import SlackIntegration as SlackIntegrationModel
 from models.upsert import upsert
@@ -39,8 +37,6 @@ from schema.common import SuccessPayload
 MAX_TITLE = 64
 MAX_TEXT = 10_000
 MAX_NAME = 128
-#: Test alerts a user may send a minute: each one is an email or a Slack post.
-MAX_TEST_ALERTS_PER_MINUTE = 5
 
 _RUN_ENDS = {
     RunState.FINISHED: (AlertEventType.RUN_FINISHED, AlertSeverity.INFO, "finished"),
@@ -78,14 +74,6 @@ async def send_test_alert(info: Info, input: SendTestAlertInput) -> AlertEventPa
         raise Invalid("Your account has no email address to send to.", field="channel")
     if not connected:
         raise Invalid("Add an email address or connect Slack first.", field="channel")
-    since = datetime.now(UTC) - timedelta(minutes=1)
-    recent = await AlertEventModel.filter(
-        user_id=account.id, type=AlertEventType.TEST, created_at__gte=since
-    ).count()
-    if recent >= MAX_TEST_ALERTS_PER_MINUTE:
-        raise LimitExceeded(
-            f"At most {MAX_TEST_ALERTS_PER_MINUTE} test alerts a minute; try again shortly."
-        )
     channels = [input.channel] if input.channel is not None else connected
     names = " and ".join("email" if c == AlertChannel.EMAIL else "Slack" for c in channels)
     event = await raise_alert(

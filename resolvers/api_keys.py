@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from tortoise.transactions import in_transaction
 
 from auth import api_keys
 from errors import LimitExceeded, NotFound
@@ -39,16 +40,20 @@ async def generate_api_key(info: Info, input: GenerateApiKeyInput) -> GenerateAp
         )
     checks.done()
     account = info.context.viewer
-    if await ApiKeyModel.filter(user_id=account.id).count() >= MAX_KEYS_PER_USER:
-        raise LimitExceeded(f"An account may hold at most {MAX_KEYS_PER_USER} API keys.")
     new = api_keys.generate()
-    key = await ApiKeyModel.create(
-        user_id=account.id,
-        name=name,
-        description=description or None,
-        prefix=new.prefix,
-        key_hash=new.key_hash,
-    )
+    async with in_transaction():
+        # The account's row locked until commit: concurrent requests count one at a
+        # time, so none of them sees room that another is about to take.
+        await UserModel.filter(id=account.id).select_for_update().first()
+        if await ApiKeyModel.filter(user_id=account.id).count() >= MAX_KEYS_PER_USER:
+            raise LimitExceeded(f"An account may hold at most {MAX_KEYS_PER_USER} API keys.")
+        key = await ApiKeyModel.create(
+            user_id=account.id,
+            name=name,
+            description=description or None,
+            prefix=new.prefix,
+            key_hash=new.key_hash,
+        )
     return GenerateApiKeyPayload(api_key=ApiKey.from_model(key), secret=new.secret)
 
 

@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket
 from errors import Unauthenticated
 from models.user import User
 from resolvers.loaders import Loaders
+from services.rate_limits import Caller
 
 
 @dataclass
@@ -27,12 +28,21 @@ class Context:
     connection_params: dict[str, object] | None = None
     #: Unix time at which the caller's token expires (None: an API key, or anonymous).
     credentials_expire_at: float | None = None
+    #: The API key the caller signed in with, if any.
+    api_key_id: int | None = None
 
     def fresh_loaders(self) -> asyncio.Future[Any] | None:
         """New loaders, so that what was read before (a write since, or a plan given
         up) is read again. The future, if any, ends once the old loaders' batches have."""
         old, self.loaders = self.loaders, Loaders()
         return old.settled()
+
+    @property
+    def caller(self) -> Caller:
+        """Who a rate-limited action counts against."""
+        client = self.request.client
+        user_id = self.user.id if self.user is not None else None
+        return Caller(account=user_id, key=self.api_key_id, address=client and client.host)
 
     @property
     def viewer(self) -> User:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -17,10 +19,12 @@ from models.team import TeamMember, TeamRole
 from models.user import User as UserModel
 from resolvers.context import Info
 from resolvers.validation import Checks, lookup_key, shown, text, unstorable
+from schema.common import SuccessPayload
 from schema.team import (
     AddTeamMemberInput,
     CreateTeamInput,
     CreateTeamPayload,
+    DeleteTeamInput,
     Organization,
     RemoveTeamMemberInput,
     Team,
@@ -28,6 +32,7 @@ from schema.team import (
     UpdateTeamMemberInput,
     viewer_role,
 )
+from services import storage_ledger
 
 TEAM_NAME = re.compile(rf"[A-Za-z0-9_-]{{3,{NAME_LENGTH}}}")
 MAX_ORGANIZATIONS = 100
@@ -147,7 +152,11 @@ def _organization_choice(input: CreateTeamInput) -> OrganizationChoice:
             min_length=1,
             max_length=ORGANIZATION_NAME_LENGTH,
         )
-        if len(name_key(name)) > ORGANIZATION_NAME_LENGTH:
+        key = name_key(name)
+        if not key:
+            # Nothing but invisible characters: a name no one could read or type.
+            raise Invalid("Organization name has no visible character.", field="organizationName")
+        if len(key) > ORGANIZATION_NAME_LENGTH:
             raise Invalid("Organization name is too long.", field="organizationName")
         return OrganizationChoice(name=name)
     if organization_id:
@@ -240,6 +249,12 @@ async def remove_team_member(info: Info, input: RemoveTeamMemberInput) -> TeamPa
                     "which has other members: make one of them an admin first.",
                     field="username",
                 )
+            # A team nobody is in could never be managed, nor its name used again.
+            raise Conflict(
+                f"'{membership.user.username}' is the last member of {managed.name}: "
+                "delete the team instead.",
+                field="username",
+            )
         await TeamMember.filter(id=membership.id).delete()
         # Projects can no longer go to a team the user has left.
         user = membership.user
@@ -249,6 +264,36 @@ async def remove_team_member(info: Info, input: RemoveTeamMemberInput) -> TeamPa
     if viewer.id == user.id and viewer.default_entity_id == managed.entity_id:
         viewer.default_entity_id = viewer.entity_id
     return TeamPayload(team=await _answer(info, managed))
+
+
+async def delete_team(info: Info, input: DeleteTeamInput) -> SuccessPayload:
+    viewer = info.context.viewer
+    async with in_transaction():
+        managed = await _locked_team(viewer, input.team_name)
+        await _require_team_admin(viewer, managed)
+        await dissolve([managed])
+        # The entity stays as a tombstone: the name stays taken, so that links and
+        # projects naming the team can never reach whoever claims it next.
+        await Entity.filter(id=managed.entity_id).update(
+            deleted_at=datetime.now(UTC), storage_limit_bytes=None
+        )
+    if viewer.default_entity_id == managed.entity_id:
+        viewer.default_entity_id = viewer.entity_id
+    return SuccessPayload(success=True)
+
+
+async def dissolve(doomed: list[TeamModel]) -> None:
+    """Removes teams with their memberships and stored files; nobody keeps one as the
+    default place of new projects. Their entities are the caller's to keep or drop."""
+    entity_ids = [team.entity_id for team in doomed]
+    # The storage writers' lock: a file report waiting on it finds the entity gone.
+    await Entity.filter(id__in=entity_ids).select_for_update(no_key=True)
+    await UserModel.filter(default_entity_id__in=entity_ids).update(
+        default_entity_id=F("entity_id")
+    )
+    await storage_ledger.remove_all(entity_ids)
+    await TeamMember.filter(team_id__in=[team.id for team in doomed]).delete()
+    await TeamModel.filter(id__in=[team.id for team in doomed]).delete()
 
 
 def _not_team_admin(team_name: str) -> Forbidden:

@@ -15,7 +15,7 @@ import config
 import fastpath
 from api.documents import DOCUMENT_STORE, CheckedDocuments
 from api.executor import Executor
-from api.limits import MAX_TOKENS, validation_rules
+from api.limits import MAX_TOKENS, QueryCost, cost_results, validation_rules
 from api.masking import PublicErrors, log_internal
 from auth.permissions import IsAdmin, IsAuthenticated
 from errors import drop_tracebacks
@@ -69,40 +69,60 @@ class Query:
 @strawberry.type
 class Mutation:
     update_user: UpdateUserPayload = mutation(user.update_user)
-    upload_profile_photo: UpdateUserPayload = mutation(user.upload_profile_photo)
+    upload_profile_photo: UpdateUserPayload = mutation(
+        user.upload_profile_photo, rate_limit="photos"
+    )
     remove_profile_photo: UpdateUserPayload = mutation(user.remove_profile_photo)
     update_project_defaults: UpdateProjectDefaultsPayload = mutation(user.update_project_defaults)
 
     create_team: CreateTeamPayload = mutation(
-        teams.create_team, permission_classes=(IsAdmin,), description="Admins only."
+        teams.create_team,
+        permission_classes=(IsAdmin,),
+        rate_limit="teams",
+        description="Admins only.",
     )
-    add_team_member: TeamPayload = mutation(teams.add_team_member, description="Team admins only.")
+    add_team_member: TeamPayload = mutation(
+        teams.add_team_member, rate_limit="invitations", description="Team admins only."
+    )
     update_team_member: TeamPayload = mutation(
         teams.update_team_member, description="Team admins only."
     )
     remove_team_member: TeamPayload = mutation(
         teams.remove_team_member, description="Team admins, or the member itself to leave."
     )
+    delete_team: SuccessPayload = mutation(
+        teams.delete_team, description="Team admins. Irreversible; the name stays taken."
+    )
 
     set_beta_feature: SetBetaFeaturePayload = mutation(beta.set_beta_feature)
 
     set_alert_subscription: SetAlertSubscriptionPayload = mutation(alerts.set_alert_subscription)
-    start_slack_connect: StartConnectPayload = mutation(slack.start_slack_connect)
+    start_slack_connect: StartConnectPayload = mutation(
+        slack.start_slack_connect, rate_limit="oauth_starts"
+    )
     connect_slack: ConnectSlackPayload = mutation(slack.connect_slack)
     disconnect_slack: SuccessPayload = mutation(slack.disconnect_slack)
-    send_test_alert: AlertEventPayload = mutation(alerts.send_test_alert)
+    send_test_alert: AlertEventPayload = mutation(alerts.send_test_alert, rate_limit="test_alerts")
     notify_scriptable_run_alert: NotifyScriptableRunAlertPayload = mutation(
-        alerts.notify_scriptable_run_alert, description="What wandb.alert() sends."
+        alerts.notify_scriptable_run_alert,
+        rate_limit="alerts",
+        description="What wandb.alert() sends.",
     )
     report_run_state: SuccessPayload = mutation(
-        alerts.report_run_state, description="What a run tracker sends when a run ends."
+        alerts.report_run_state,
+        rate_limit="alerts",
+        description="What a run tracker sends when a run ends.",
     )
 
-    generate_api_key: GenerateApiKeyPayload = mutation(api_keys.generate_api_key)
+    generate_api_key: GenerateApiKeyPayload = mutation(
+        api_keys.generate_api_key, rate_limit="api_keys"
+    )
     rename_api_key: ApiKeyPayload = mutation(api_keys.rename_api_key)
     delete_api_key: SuccessPayload = mutation(api_keys.delete_api_key)
 
-    start_github_connect: StartConnectPayload = mutation(github.start_github_connect)
+    start_github_connect: StartConnectPayload = mutation(
+        github.start_github_connect, rate_limit="oauth_starts"
+    )
     connect_github: ConnectGithubPayload = mutation(github.connect_github)
     disconnect_github: SuccessPayload = mutation(github.disconnect_github)
 
@@ -153,7 +173,7 @@ def _checked_documents() -> CheckedDocuments:
 
 
 #: Factories, not instances: an instance would be shared by concurrent requests.
-EXTENSIONS: tuple[Any, ...] = (PublicErrors, _checked_documents)
+EXTENSIONS: tuple[Any, ...] = (PublicErrors, _checked_documents, QueryCost)
 
 
 class PlannedSchema(fastpath.PlannedSchema, Schema):
@@ -182,6 +202,7 @@ def build_schema(*, fast_path: bool) -> Schema:
         shielded=SHIELDED,
         restart=Context.fresh_loaders,
         skippable_extensions=EXTENSIONS,
+        results=cost_results,
     )
     return PlannedSchema(**options, fast_path=engine)
 

@@ -16,6 +16,7 @@ from auth.permissions import IsAuthenticated
 from errors import drop_tracebacks
 from resolvers.context import Info
 from resolvers.validation import check_storable
+from services import rate_limits
 
 strawberry.enum(errors.ErrorCode)
 
@@ -66,16 +67,33 @@ class PayloadErrors(FieldExtension):
         return payload_type(errors=[UserError.from_error(e) for e in found])
 
 
+class Throttled(FieldExtension):
+    """Counts each call against its action's rate limits (`services.rate_limits`)
+    before the mutation runs: over a limit, it does not run at all."""
+
+    def __init__(self, action: str) -> None:
+        self.action = rate_limits.ACTIONS[action]
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        await rate_limits.limiter.spend(self.action, info.context.caller)
+        return await next_(source, info, **kwargs)
+
+
 def mutation(
     resolver: Callable[..., Any],
     *,
     permission_classes: Sequence[type[BasePermission]] = (IsAuthenticated,),
+    rate_limit: str | None = None,
     description: str | None = None,
 ) -> Any:
-    """A root mutation field: signed-in callers only unless told otherwise."""
+    """A root mutation field: signed-in callers only unless told otherwise, counted
+    against the rate limits of the action `rate_limit` names."""
+    throttled = [Throttled(rate_limit)] if rate_limit else []
     return strawberry.mutation(
         resolver=resolver,
         permission_classes=list(permission_classes),
-        extensions=[PayloadErrors()],
+        extensions=[*throttled, PayloadErrors()],
         description=description,
     )

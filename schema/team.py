@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from api.cost import LIST_BOUND
 from errors import Forbidden
 from models import team as team_models
 from resolvers.context import Info
@@ -76,6 +77,12 @@ class Team:
         # who hide their teams: that would undo their `hideTeamsFromPublic`.
         return [m for m in members if not m.hide_teams_from_public]
 
+    def _listed(self, info: Info, members: list[Row]) -> list[Row]:
+        """The members the viewer is shown: a public profile's team shows as many as
+        the query cost counts a list at, so a large team costs what it was priced."""
+        visible = self._visible(info, members)
+        return visible if self._seen_whole(info) else visible[:LIST_BOUND]
+
     @strawberry.field
     async def member_count(self, info: Info) -> int:
         members = await info.context.loaders.members_by_team_id.load(self.team_id)
@@ -84,7 +91,7 @@ class Team:
     @strawberry.field
     async def members(self, info: Info) -> list[TeamMember]:
         members = await info.context.loaders.members_by_team_id.load(self.team_id)
-        return [_read_member(m) for m in self._visible(info, members)]
+        return [_read_member(m) for m in self._listed(info, members)]
 
     @strawberry.field
     async def storage_usage(self, info: Info) -> StorageUsage:
@@ -153,6 +160,11 @@ class UpdateTeamMemberInput:
 class RemoveTeamMemberInput:
     team_name: str
     username: str
+
+
+@strawberry.input
+class DeleteTeamInput:
+    team_name: str
 
 
 @strawberry.type

@@ -19,6 +19,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE  # noqa: E402
 import config  # noqa: E402
 from app import create_app  # noqa: E402
 from schema import schema  # noqa: E402
+from services import rate_limits  # noqa: E402
 from tests.support.fake_github import CLIENT_ID, CLIENT_SECRET, FakeGithub, serve_fake_github  # noqa: E402
 from tests.support.helpers import (  # noqa: E402
     Database,
@@ -71,6 +72,8 @@ async def database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
 @pytest.fixture
 async def db(database: Database) -> Database:
     await reset_database(database)
+    # Every test starts with every rate limit's count at zero (one process, one storage).
+    await rate_limits.limiter.storage.reset()
     shutil.rmtree(config.MEDIA_ROOT, ignore_errors=True)
     config.MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
     return database

@@ -14,7 +14,7 @@ from models.api_key import ApiKey
 from models.user import User
 from schema import schema
 from services import photos
-from tests.support.helpers import count_queries, sign_up
+from tests.support.helpers import costing, count_queries, sign_up
 from tests.support.rows import snapshot
 from tests.support.team_helpers import make_team
 
@@ -257,7 +257,7 @@ async def test_unpaired_surrogate_in_json_variables_is_invalid_and_writes_nothin
     ) as response:
         answer = await response.json()
 
-    assert answer == {"data": {"updateUser": {"errors": [{"field": "bio"}]}}}
+    assert answer == costing(102, {"updateUser": {"errors": [{"field": "bio"}]}})
     assert (await User.get(id=alice.user.id)).bio is None
 
 

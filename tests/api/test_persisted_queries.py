@@ -9,7 +9,7 @@ import pytest
 from graphql import validate
 
 from api.documents import DOCUMENT_STORE, Checked, Documents
-from tests.support.helpers import sign_up
+from tests.support.helpers import costing, sign_up
 
 VIEWER = "query Viewer { viewer { username } }"
 RENAME = """
@@ -69,7 +69,7 @@ async def test_known_hash_runs_the_registered_document_without_validating_it_aga
 
     status, body = await client.post(None, extensions=persisted(VIEWER))
 
-    assert registered == {"data": {"viewer": {"username": "ada"}}}
+    assert registered == costing(2, {"viewer": {"username": "ada"}})
     assert (status, body) == (200, registered)
     assert validated_once == 1
     assert len(validations) == 1
@@ -81,7 +81,7 @@ async def test_known_hash_takes_variables_and_runs_mutations(api):
 
     _, body = await client.post(None, {"name": "Countess"}, extensions=persisted(RENAME))
 
-    assert body == {"data": {"updateUser": {"user": {"name": "Countess"}}}}
+    assert body == costing(3, {"updateUser": {"user": {"name": "Countess"}}})
 
 
 async def test_known_hash_works_over_get(api):
@@ -92,7 +92,7 @@ async def test_known_hash_works_over_get(api):
     async with client.http.get(client.url, params=params, headers=client.headers) as response:
         body = await response.json()
 
-    assert body == {"data": {"viewer": {"username": "ada"}}}
+    assert body == costing(2, {"viewer": {"username": "ada"}})
 
 
 async def test_hash_that_does_not_match_the_query_is_refused_and_not_registered(api):

@@ -63,6 +63,8 @@ async def cluster_env() -> AsyncIterator[dict[str, str]]:
             db.url,
             REDIS_URL=os.environ["TEST_REDIS_URL"],
             BUS_CHANNEL=f"test-cluster-{uuid.uuid4().hex}",
+            # Each run's account ids start at 1: their counts must not meet in Redis.
+            RATE_LIMIT_PREFIX=f"test-limits-{uuid.uuid4().hex}",
         )
         migrate(env)
         yield env

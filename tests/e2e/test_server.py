@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from auth.tokens import issue_token
+from tests.support.helpers import costing
 
 pytestmark = pytest.mark.e2e
 PROTOCOL = "graphql-transport-ws"
@@ -25,10 +26,10 @@ async def test_http_query_and_mutation(live):
         ) as response:
             viewer = await response.json()
 
-    assert updated == {"data": {"updateUser": {"user": {"bio": "from e2e"}, "errors": []}}}
-    assert viewer == {
-        "data": {"viewer": {"username": "erin", "email": "erin@example.com", "bio": "from e2e"}}
-    }
+    assert updated == costing(104, {"updateUser": {"user": {"bio": "from e2e"}, "errors": []}})
+    assert viewer == costing(
+        4, {"viewer": {"username": "erin", "email": "erin@example.com", "bio": "from e2e"}}
+    )
 
 
 async def test_websocket_runs_an_operation_after_connection_init(live):
@@ -53,7 +54,7 @@ async def test_websocket_runs_an_operation_after_connection_init(live):
     assert result == {
         "id": "1",
         "type": "next",
-        "payload": {"data": {"viewer": {"username": "erin"}}},
+        "payload": costing(2, {"viewer": {"username": "erin"}}),
     }
     assert complete == {"id": "1", "type": "complete"}
 

@@ -16,7 +16,7 @@ from api.documents import DOCUMENT_STORE, CheckedDocuments
 from api.view import GraphQLApp
 from fastpath import PlannedSchema
 from schema import schema
-from tests.support.helpers import sign_up
+from tests.support.helpers import costing, sign_up
 
 pytestmark = pytest.mark.skipif(
     not isinstance(schema, PlannedSchema), reason="FAST_PATH=off: no known query takes a short way"
@@ -60,7 +60,7 @@ async def test_a_known_query_skips_the_hooks_and_answers_the_same(api, hooked):
     first = await client.post(VIEWER)
     again = await client.post(VIEWER)
 
-    assert first == again == (200, {"data": {"viewer": {"username": "ada", "teams": []}}})
+    assert first == again == (200, costing(103, {"viewer": {"username": "ada", "teams": []}}))
     assert hooked == [VIEWER]
 
 
@@ -100,7 +100,7 @@ async def test_mutations_invalid_documents_and_bad_variables_go_the_usual_way(ap
 
     assert [body["data"]["updateUser"]["user"]["name"] for _, body in renamed] == ["A", "B"]
     assert refused[0] == refused[1] and refused[0][1]["errors"]
-    assert known == (200, {"data": {"user": {"username": "ada"}}})
+    assert known == (200, costing(2, {"user": {"username": "ada"}}))
     assert uncoerced[0] == uncoerced[1] and uncoerced[0][1]["errors"]
     assert hooked == [RENAME, RENAME, invalid, invalid, named, named, named]
 
@@ -113,8 +113,10 @@ async def test_the_named_operation_of_a_known_document_runs(api, hooked):
     organizations = await client.post(document, operationName="Organizations")
     unnamed = [await client.post(document) for _ in range(2)]
 
-    assert viewer[0] == viewer[1] == (200, {"data": {"viewer": {"username": "ada", "teams": []}}})
-    assert organizations == (200, {"data": {"organizations": []}})
+    assert (
+        viewer[0] == viewer[1] == (200, costing(103, {"viewer": {"username": "ada", "teams": []}}))
+    )
+    assert organizations == (200, costing(21, {"organizations": []}))
     assert unnamed[0] == unnamed[1]  # no operation named: whatever the usual way makes of it
     assert hooked == [document, document, document]
 
@@ -151,7 +153,7 @@ async def test_a_known_query_posted_as_json_skips_the_view_and_answers_the_same(
 
     assert first == again == with_charset
     assert first[:2] == (200, "application/json")
-    assert json.loads(first[2]) == {"data": {"viewer": {"username": "ada", "teams": []}}}
+    assert json.loads(first[2]) == costing(103, {"viewer": {"username": "ada", "teams": []}})
     assert viewed == ["POST"]  # the first, which checked the document
 
 
@@ -184,4 +186,4 @@ async def test_sibling_fields_that_query_the_database_directly_both_answer(api):
 
     answers = [await asyncio.wait_for(client.post(document), 10) for _ in range(2)]
 
-    assert answers[0] == answers[1] == (200, {"data": {"team": None, "organizations": []}})
+    assert answers[0] == answers[1] == (200, costing(23, {"team": None, "organizations": []}))

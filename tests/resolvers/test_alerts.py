@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from models.alert import AlertDelivery, AlertEvent, DeliveryStatus
+from models.alert import AlertDelivery, AlertEvent, AlertEventType, DeliveryStatus
 from models.entity import Entity
 from models.team import Team, TeamMember
 from tests.support.fakes import connect_slack, settled
@@ -446,9 +446,15 @@ async def test_test_alerts_are_limited_per_minute(api, mail):
 
     for _ in range(5):
         await client.execute(SEND_TEST_ALERT, {"input": {"channel": "EMAIL"}})
-    data = await client.execute(SEND_TEST_ALERT, {"input": {"channel": "EMAIL"}})
+    status, body = await client.post(SEND_TEST_ALERT, {"input": {"channel": "EMAIL"}})
 
-    assert [e["code"] for e in data["sendTestAlert"]["errors"]] == ["LIMIT_EXCEEDED"]
+    assert status == 429
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "LIMIT_EXCEEDED"
+    assert 0 < error["extensions"]["retryAfter"] <= 60
+    assert error["message"].startswith("Too many test alerts: at most 5 per minute.")
+    assert await AlertEvent.filter(type=AlertEventType.TEST).count() == 5
 
 
 async def test_alert_events_are_paged_newest_first(api, mail):

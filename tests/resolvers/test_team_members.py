@@ -349,16 +349,79 @@ async def test_last_admin_cannot_be_removed_while_others_remain(api, lab):
     assert await team_rows() == before
 
 
-async def test_last_admin_may_leave_once_alone(api, db):
+async def test_the_last_member_is_told_to_delete_the_team_instead(api, db):
     ada = await sign_up("ada")
     await make_team("solo", ada)
+    before = await team_rows()
 
     data = await api.signed_in(ada).execute(
         REMOVE_MEMBER, {"input": {"teamName": "solo", "username": "ada"}}
     )
 
-    assert data["removeTeamMember"]["errors"] == []
-    assert await members_of("solo") == {}
+    assert data["removeTeamMember"] == {
+        "team": None,
+        "errors": [{"code": "CONFLICT", "field": "username"}],
+    }
+    assert await team_rows() == before
+
+
+async def test_the_last_members_refusal_names_the_way_out(api, db):
+    ada = await sign_up("ada")
+    await make_team("solo", ada)
+
+    data = await api.signed_in(ada).execute(
+        'mutation { removeTeamMember(input: {teamName: "solo", username: "ada"}) '
+        "{ errors { message } } }"
+    )
+
+    assert data["removeTeamMember"]["errors"] == [
+        {"message": "'ada' is the last member of solo: delete the team instead."}
+    ]
+
+
+DELETE_TEAM = """
+mutation Delete($name: String!) {
+  deleteTeam(input: {teamName: $name}) { success errors { code field } }
+}
+"""
+
+
+async def test_team_admin_deletes_the_team_and_its_name_stays_taken(api, lab):
+    mem = api.signed_in(lab["mem"])
+    await mem.execute(SET_DEFAULT_ENTITY, {"name": "lab"})
+
+    data = await api.signed_in(lab["ada"]).execute(DELETE_TEAM, {"name": "lab"})
+    again = await api.signed_in(lab["root"]).execute(
+        CREATE_TEAM, {"input": {"teamName": "lab", "type": "WORK", "organizationName": "O"}}
+    )
+
+    assert data["deleteTeam"] == {"success": True, "errors": []}
+    assert await members_of("lab") == {}
+    assert (await mem.execute(PROJECT_DEFAULTS))["viewer"]["projectDefaults"]["entity"] == {
+        "name": "mem",
+        "isTeam": False,
+    }
+    assert (await api.execute('{ team(name: "lab") { name } }'))["team"] is None
+    assert again["createTeam"]["team"] is None
+    assert (await team_rows())["entities"].count(("lab", True)) == 1
+
+
+@pytest.mark.parametrize("caller", ["mem", "eve", "root"])
+async def test_only_a_team_admin_deletes_a_team(api, lab, caller):
+    before = await team_rows()
+
+    error = await api.signed_in(lab[caller]).error(DELETE_TEAM, {"name": "lab"})
+
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert await team_rows() == before
+
+
+async def test_a_deleted_team_cannot_be_deleted_again(api, lab):
+    await api.signed_in(lab["ada"]).execute(DELETE_TEAM, {"name": "lab"})
+
+    error = await api.signed_in(lab["ada"]).error(DELETE_TEAM, {"name": "lab"})
+
+    assert error["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_an_admin_may_leave_when_another_admin_remains(api, lab):

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from tortoise import connections
 
+from api.cost import LIST_BOUND
 from models.entity import Entity
 from models.team import (
     ORGANIZATION_NAME_STATISTICS_SQL,
@@ -17,7 +18,7 @@ from models.team import (
     TeamType,
 )
 from resolvers.teams import organizations_matching
-from tests.support.helpers import sign_up
+from tests.support.helpers import set_rate_limits, sign_up
 from tests.support.team_helpers import make_team, members_of, team_rows
 
 CREATE_TEAM = """
@@ -282,7 +283,8 @@ async def test_create_team_name_taken_leaves_no_new_organization(api):
     assert await Organization.all().count() == 0
 
 
-async def test_concurrent_create_team_for_one_name_makes_one_team(api):
+async def test_concurrent_create_team_for_one_name_makes_one_team(api, monkeypatch):
+    set_rate_limits(monkeypatch, {"teams.account": "100/hour", "teams.address": "100/hour"})
     root = await sign_up("root", admin=True)
     client = api.signed_in(root)
     names = ["race", "Race", "RACE", "rAcE", "race"] * 10
@@ -304,7 +306,8 @@ async def test_concurrent_create_team_for_one_name_makes_one_team(api):
     assert await Organization.all().count() == 1
 
 
-async def test_concurrent_create_team_with_one_new_organization_shares_it(api):
+async def test_concurrent_create_team_with_one_new_organization_shares_it(api, monkeypatch):
+    set_rate_limits(monkeypatch, {"teams.account": "100/hour", "teams.address": "100/hour"})
     root = await sign_up("root", admin=True)
     client = api.signed_in(root)
 
@@ -502,6 +505,21 @@ async def test_public_team_lists_only_members_who_show_their_teams(api):
         "ada",
         "bob",
     ]
+
+
+async def test_a_public_profiles_team_lists_as_many_members_as_a_list_is_priced_at(api):
+    ada, eve = await sign_up("ada"), await sign_up("eve")
+    others = [await sign_up(f"member{n:03}") for n in range(LIST_BOUND + 5)]
+    await make_team("big-lab", ada, *others)
+
+    outsider = await api.signed_in(eve).execute(PROFILE_TEAMS, {"username": "ada"})
+    member = await api.signed_in(ada).execute(PROFILE_TEAMS, {"username": "ada"})
+
+    [seen_outside] = outsider["user"]["teams"]
+    [seen_inside] = member["user"]["teams"]
+    assert seen_outside["memberCount"] == seen_inside["memberCount"] == LIST_BOUND + 6
+    assert len(seen_outside["members"]) == LIST_BOUND
+    assert len(seen_inside["members"]) == LIST_BOUND + 6
 
 
 async def test_organization_prefix_search_is_an_index_range_scan_on_postgres(db):

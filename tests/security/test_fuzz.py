@@ -10,7 +10,7 @@ import pytest
 
 from seed import seed_catalog
 from tests.support import fuzz
-from tests.support.helpers import sign_up
+from tests.support.helpers import UNLIMITED, set_rate_limits, sign_up
 from tests.support.team_helpers import make_team
 
 GENERATE_KEY = 'mutation { generateApiKey(input: {name: "k"}) { secret } }'
@@ -36,7 +36,9 @@ def summary(findings: list[fuzz.Finding]) -> str:
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "user", "admin", "api-key"])
-async def test_fuzzed_documents_never_fail_inside(api, caller):
+async def test_fuzzed_documents_never_fail_inside(api, monkeypatch, caller):
+    # Fuzzed mutations must reach their checks, not stop at a rate limit.
+    set_rate_limits(monkeypatch, UNLIMITED)
     alice, root = await sign_up("alice"), await sign_up("root", admin=True)
     await make_team("lab", alice, root)
     await seed_catalog()  # night-mode and the other beta features

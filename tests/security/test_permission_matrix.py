@@ -141,6 +141,7 @@ ROWS = [
     Row("removeTeamMember", _m("removeTeamMember", f'{{teamName: "{TEAM}", username: "alice"}}'),
         # Bob may leave, not remove alice; alice may not leave her team without an admin.
         (ANON, "FORBIDDEN", "FORBIDDEN", "CONFLICT", "FORBIDDEN")),
+    Row("deleteTeam", _m("deleteTeam", f'{{teamName: "{TEAM}"}}'), TEAM_ADMIN_ONLY),
     # Site administrators.
     Row("createTeam", _m("createTeam", '{teamName: "new-team", type: WORK, organizationName: "O"}'),
         SITE_ADMIN_ONLY),

@@ -14,7 +14,18 @@ from dataclasses import dataclass, field
 
 import pytest
 
-KINDS = ("jwt", "graphql", "upload", "oauth", "slack", "injection")
+KINDS = (
+    "jwt",
+    "graphql",
+    "upload",
+    "oauth",
+    "slack",
+    "injection",
+    "flood",
+    "server",
+    "storage",
+    "names",
+)
 
 
 @dataclass

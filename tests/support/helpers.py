@@ -16,13 +16,17 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import pytest
 import uvicorn
+from limits.aio.storage import MemoryStorage
 from starlette.types import ASGIApp
 from tortoise.contrib.test import truncate_all_models
 
+from api.limits import MAX_COST
 from auth.accounts import user_for_claims
 from auth.tokens import Claims, issue_token
 from models.user import User
+from services import rate_limits
 from tests.support.settings import SCRATCH
 
 #: Names of the alert dispatcher's tasks (notifiers/dispatcher.py).
@@ -234,3 +238,26 @@ def count_queries() -> Iterator[list[str]]:
     handler = _QueryCounter()
     with sql_heard_by(handler):
         yield handler.statements
+
+
+#: Rate limits no test reaches: for tests whose subject is not the limits.
+UNLIMITED = {
+    f"{action}.{by}": "1000000/minute" for action in rate_limits.ACTIONS for by in rate_limits.BY
+}
+
+#: The same as the `RATE_LIMITS` setting of a server process.
+UNLIMITED_SETTING = ", ".join(f"{name}={limits}" for name, limits in UNLIMITED.items())
+
+
+def set_rate_limits(monkeypatch: pytest.MonkeyPatch, limits: dict[str, str]) -> None:
+    """The test's own rate limits, counted from zero: `{"teams.account": "100/hour"}`
+    (the notation of `RATE_LIMITS`); the other limits keep their defaults."""
+    monkeypatch.setattr(rate_limits, "limiter", rate_limits.Limiter(MemoryStorage(), limits))
+
+
+def costing(cost: int, data: dict[str, Any]) -> dict[str, Any]:
+    """An answer with `data`, whose operation may cost `cost` (`api.limits.cost_results`)."""
+    return {
+        "data": data,
+        "extensions": {"cost": {"requestedQueryCost": cost, "maximumQueryCost": MAX_COST}},
+    }
