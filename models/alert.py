@@ -79,7 +79,11 @@ class AlertEvent(Model):
 
     class Meta:
         table = "alert_event"
-        indexes = (("user_id", "entity_name", "project_name", "run_name", "title"),)
+        indexes = (
+            ("user_id", "entity_name", "project_name", "run_name", "title"),
+            # Pruning finds the events past retention by age (notifiers/retention.py).
+            ("created_at",),
+        )
 
 
 class AlertDelivery(Model):
@@ -108,4 +112,9 @@ class AlertDelivery(Model):
 
     class Meta:
         table = "alert_delivery"
-        indexes = (("status", "next_attempt_at"),)
+        indexes = (
+            ("status", "next_attempt_at"),
+            # An event's deliveries, and whether any is still pending: read beside every
+            # event shown, and by pruning, which deletes them and the event after them.
+            ("event_id", "status"),
+        )

@@ -6,6 +6,9 @@ same row, and a plain conditional UPDATE on SQLite, which serialises writers. A
 claim of a process that died expires with its lease, and another process takes
 the row over. The attempt count doubles as a fencing token: a process finishes
 a delivery only while the row still carries the count it claimed it with.
+
+Beside the sending, each dispatcher prunes alert history past its retention
+(`notifiers.retention`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from models.integration import SlackIntegration
 from notifiers.base import Alert, Notifier, PermanentFailure, TransientFailure
 from notifiers.email import EmailNotifier
 from notifiers.hooks import AlertChange, ChangeKind, after_commit
+from notifiers.retention import prune_periodically
 from notifiers.slack import SlackNotifier
 
 logger = logging.getLogger("switchboard.dispatcher")
@@ -90,6 +94,9 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        #: Alert history past its retention is pruned beside the sending, in every process.
+        self._pruner: asyncio.Task[None] | None = None
+        self._stop_pruning = asyncio.Event()
         self._sending: set[asyncio.Task[None]] = set()
         #: The earliest retry this process scheduled, so it wakes for it without polling.
         self._next_due: datetime | None = None
@@ -102,14 +109,21 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="alert-dispatcher")
+        # Named as the dispatcher's tasks are, which the tests' statement counts leave out.
+        self._pruner = asyncio.create_task(
+            prune_periodically(self._stop_pruning), name="alert-dispatcher-prune"
+        )
         _running.add(self)
 
     async def stop(self) -> None:
         _running.discard(self)
         self._stopping = True
+        self._stop_pruning.set()  # a batch under way ends first: it is short
         self.wake()
         if self._task is not None:
             await self._task
+        if self._pruner is not None:
+            await self._pruner
         if self._sending:
             _, late = await asyncio.wait(self._sending, timeout=STOP_GRACE_SECONDS)
             for task in late:  # their leases expire and another process takes over
