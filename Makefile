@@ -32,7 +32,7 @@ run: migrate ## install, migrate and serve http://127.0.0.1:8000/settings (Graph
 	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql with the Headers tab set to"
 	@echo "  {\"Authorization\": \"Bearer <token>\"}   (a token from: $(BIN)/python cli.py token NAME)"
 	@echo
-	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT) --loop uvloop --http httptools
+	$(BIN)/python cli.py serve --host $(HOST) --port $(PORT)
 
 test: install ## run the tests (PostgreSQL and Redis too when TEST_DATABASE_URL / TEST_REDIS_URL are set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,5 +1,6 @@
-"""Operator commands: `migrate`, `token`, `demo-link`, `grant-admin`.
+"""Operator commands: `serve`, `migrate`, `token`, `demo-link`, `grant-admin`, `prune`.
 
+python cli.py serve [--host H] [--port P]   serve the app with the serving limits (serving.py)
 python cli.py migrate                       apply migrations (idempotent), seed the catalog
 python cli.py token NAME [--admin] [--email E] [--hours H]
                                             print a signed JWT for local use
@@ -7,6 +8,7 @@ python cli.py demo-link [NAME] [--admin] [--base-url URL]
                                             print a link that opens the settings page signed in
 python cli.py grant-admin NAME              make an existing account an administrator
 python cli.py schema                        print the GraphQL schema (SDL)
+python cli.py prune                         delete alert events past ALERT_RETENTION_DAYS
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from tortoise.migrations.api import migrate as apply_migrations
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 import config
+import serving
 from auth.accounts import user_for_claims
 from auth.tokens import USERNAME, Claims, issue_token
 from models.entity import name_key
 from models.user import User
+from notifiers import retention
 from seed import seed_catalog
 
 
@@ -100,6 +104,15 @@ async def grant_admin(username: str) -> int:
     return await _with_orm(grant)
 
 
+async def prune() -> int:
+    async def pruned() -> int:
+        deleted = await retention.prune()
+        print(f"Deleted {deleted} rows: alert events past the retention and their deliveries.")
+        return 0
+
+    return await _with_orm(pruned)
+
+
 async def check_migrations() -> int:
     """Exit 1 when the models differ from what the committed migrations build."""
     settings = config.tortoise_config("sqlite://:memory:")
@@ -119,6 +132,12 @@ async def check_migrations() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="serve the app with the serving limits")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="(127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, default=8000, help="(8000)")
+    serve_parser.add_argument(
+        "--log-level", default="info", choices=("debug", "info", "warning", "error")
+    )
     commands.add_parser("migrate", help="apply migrations and seed the beta-feature catalog")
     token_parser = commands.add_parser("token", help="print a signed JWT for local use")
     token_parser.add_argument("username")
@@ -137,8 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     admin_parser.add_argument("username")
     commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     commands.add_parser("check-migrations", help="fail if models changed without a migration")
+    commands.add_parser("prune", help="delete alert events past ALERT_RETENTION_DAYS")
     args = parser.parse_args(argv)
 
+    if args.command == "serve":
+        return serving.serve(args.host, args.port, log_level=args.log_level)
     if args.command == "migrate":
         return asyncio.run(migrate())
     if args.command == "token":
@@ -157,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "check-migrations":
         return asyncio.run(check_migrations())
+    if args.command == "prune":
+        return asyncio.run(prune())
     if args.command == "schema":
         from schema import schema
 

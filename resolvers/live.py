@@ -14,18 +14,23 @@ How it keeps "no gap, no repeat":
 Work for one notice (reading the event and its deliveries) is shared by every
 subscriber of that notice in this process, through the notice's memo; nothing
 read for one event is kept for the next.
+
+An account holds at most `MAX_SUBSCRIPTIONS_PER_ACCOUNT` such subscriptions at once in one
+process, over all its sockets; one more is answered LIMIT_EXCEEDED, and the others go on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections import deque
-from collections.abc import AsyncGenerator, Awaitable
+from collections import Counter, deque
+from collections.abc import AsyncGenerator, Awaitable, Iterator
 
 import strawberry
 
-from errors import BadUserInput, PublicError, Unauthenticated
+import config
+from errors import BadUserInput, ErrorCode, PublicError, Unauthenticated
 from models.alert import AlertDelivery, AlertEvent
 from notifiers import bus
 from resolvers.context import Info
@@ -42,6 +47,32 @@ RESYNC_WINDOW = 200
 
 class SubscriberTooSlow(PublicError):
     code = "SUBSCRIBER_TOO_SLOW"
+
+
+class TooManySubscriptions(PublicError):
+    code = ErrorCode.LIMIT_EXCEEDED.value
+
+
+#: Live subscriptions each account holds in this process, by account id.
+_held: Counter[int] = Counter()
+
+
+@contextlib.contextmanager
+def _held_by(user_id: int) -> Iterator[None]:
+    """One of the account's live subscriptions, given back however the subscription
+    ends: completed, failed, or cancelled with its socket."""
+    cap = config.MAX_SUBSCRIPTIONS_PER_ACCOUNT
+    if _held[user_id] >= cap:
+        raise TooManySubscriptions(
+            f"At most {cap} live subscriptions at once per account: complete one first."
+        )
+    _held[user_id] += 1
+    try:
+        yield
+    finally:
+        _held[user_id] -= 1
+        if not _held[user_id]:
+            del _held[user_id]
 
 
 class _Sent:
@@ -112,7 +143,7 @@ async def alert_events(
     after_id = _after_id(after)
     expires_at = info.context.credentials_expire_at
     sent = _Sent()
-    with bus.current().subscribe(viewer.id) as subscription:
+    with _held_by(viewer.id), bus.current().subscribe(viewer.id) as subscription:
         # Events up to here are the past: replayed when asked for, else not sent.
         floor = after_id if after_id is not None else await _newest_id(viewer.id)
         sent.newest = floor

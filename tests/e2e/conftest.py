@@ -13,7 +13,7 @@ from tests.support.helpers import create_database, drop_database
 
 @pytest.fixture(params=["sqlite", "postgres"], scope="module")
 async def live(request: pytest.FixtureRequest) -> AsyncIterator[ServerProcess]:
-    """`uvicorn app:app` on a freshly migrated database: SQLite, and PostgreSQL when
+    """`python cli.py serve` on a freshly migrated database: SQLite, and PostgreSQL when
     TEST_DATABASE_URL is set."""
     if request.param == "postgres" and not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")

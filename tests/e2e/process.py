@@ -1,4 +1,5 @@
-"""Real server processes for end-to-end tests: `uvicorn app:app` on a loopback port."""
+"""Real server processes for end-to-end tests: `python cli.py serve` on a loopback port,
+as deployed, with the serving limits (`serving.py`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,27 @@ def free_port() -> int:
         return port
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # Fields after the command (in parentheses, which may hold spaces): utime is
+        # the 14th field of the line, stime the 15th.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raw_request(port: int, data: bytes) -> bytes:
+    """The server's first answer to `data`, sent at once on a blocking socket. The server
+    may close while it is being sent (a reset: it refused a head); its answer is read
+    after, as the kernel keeps what arrived before the reset."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        with contextlib.suppress(ConnectionError):
+            sock.sendall(data)
+        with contextlib.suppress(ConnectionError):
+            return sock.recv(4096)
+    return b""
+
+
 def server_env(database_url: str, **settings: str) -> dict[str, str]:
     """The environment of a server process: the test settings plus `settings`."""
     env = {**os.environ, **TEST_ENV, "DATABASE_URL": database_url, **settings}
@@ -44,8 +66,9 @@ def migrate(env: dict[str, str]) -> None:
 
 @dataclass
 class ServerProcess:
-    """One uvicorn process serving `target` (`app:app` unless told otherwise) on a
-    loopback port; `kill()` ends it with SIGKILL, `start()` starts it again."""
+    """One server process on a loopback port: `python cli.py serve`, or, given another
+    `target` or uvicorn `options` (the benchmarks), `uvicorn TARGET OPTIONS`, without
+    the serving limits. `kill()` ends it with SIGKILL, `start()` starts it again."""
 
     env: dict[str, str]
     port: int = field(default_factory=free_port)
@@ -58,10 +81,19 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
+
+    def command(self) -> list[str]:
+        where = ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+        if self.target == "app:app" and not self.options:
+            return [sys.executable, "cli.py", "serve", *where]
+        return [sys.executable, "-m", "uvicorn", self.target, *where, *self.options]
+
     async def start(self, timeout: float = 20.0) -> None:
-        command = [sys.executable, "-m", "uvicorn", self.target, "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--log-level", "warning", *self.options]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)  # noqa: S603
+        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.env)  # noqa: S603
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
