@@ -14,7 +14,7 @@ from typing import Any
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, get_operation_ast
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
@@ -129,4 +129,8 @@ class BodyLimitMiddleware:
 
 
 def _too_large(limit: int) -> Response:
-    return PlainTextResponse(f"Request body too large: the limit is {limit} bytes.", 413)
+    # JSON like every other refusal, so clients need one error path.
+    message = f"Request body too large: the limit is {limit} bytes."
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}, 413
+    )

@@ -1,7 +1,9 @@
 """The schema's guards: every error leaves with a code, and internal ones leave masked.
 
 Errors of the document or its variables (syntax, validation, coercion) are the
-client's and keep their message, and so do the `PublicError`s resolvers raise.
+client's and keep their message, and so do the `PublicError`s resolvers raise. As
+Apollo's, a document that does not parse is `GRAPHQL_PARSE_FAILED` (its token
+limit included) and one that does not validate `GRAPHQL_VALIDATION_FAILED`.
 Anything else raised while executing, a subscription's events included, is an
 internal failure: logged here with its traceback, and sent as "Internal server
 error." and nothing more. A server that hides its schema (`GRAPHIQL=false`) says
@@ -14,7 +16,7 @@ import logging
 import re
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
@@ -23,6 +25,7 @@ import config
 logger = logging.getLogger("switchboard.errors")
 
 INTERNAL_MESSAGE = "Internal server error."
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 #: graphql-core's suggestions close its messages, as " Did you mean 'x' or 'y'?".
 _SUGGESTION = re.compile(r" Did you mean .*\Z", re.DOTALL)
 
@@ -48,9 +51,11 @@ def log_internal(errors: list[GraphQLError], context: ExecutionContext | None) -
 
 
 def _code(error: GraphQLError) -> str:
+    if isinstance(error, GraphQLSyntaxError):  # the token limit's included
+        return "GRAPHQL_PARSE_FAILED"
     if error.path is None:
         return "BAD_USER_INPUT" if error.original_error else "GRAPHQL_VALIDATION_FAILED"
-    return "INTERNAL_SERVER_ERROR"
+    return INTERNAL_SERVER_ERROR
 
 
 class PublicErrors(MaskErrors):
@@ -61,7 +66,7 @@ class PublicErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        masked.extensions = {"code": INTERNAL_SERVER_ERROR}
         return masked
 
     def process(self, errors: list[GraphQLError]) -> list[GraphQLError]:

@@ -1,24 +1,35 @@
 """The GraphQL view: Strawberry's ASGI app, with the context, authentication of
-sockets, and the answers this API gives where Strawberry's differ."""
+sockets, and the answers this API gives where Strawberry's differ.
+
+Answers follow GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/):
+`application/graphql-response+json` when the client's Accept prefers it, else
+`application/json`. A request refused before its document runs (a body that is not
+a GraphQL request, a mutation over GET) is a JSON error with `extensions.code`, 4xx
+whatever the media type; one whose execution never began (a syntax or validation
+error, variables that do not coerce) has no `data`, and is 200 in `application/json`
+but 400 in `application/graphql-response+json` (500 if it failed inside).
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.authentication import AuthenticationError
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
-from api.masking import PublicErrors
+from api.masking import INTERNAL_SERVER_ERROR, PublicErrors
 from api.websocket import RejectingAdapter, TransportWSHandler
 from auth.backend import SignedInUser, authorize
 from auth.errors import InvalidCredentials
@@ -37,6 +48,9 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Response | WebSocket:
         try:
             return await super().run(request, context, root_value)
+        except HTTPException as refused:
+            assert isinstance(request, Request)  # noqa: S101 - sockets raise no HTTPException
+            return refusal(request, refused)
         finally:
             # Uploads are spooled to temporary files that Strawberry does not close.
             if isinstance(request, Request):
@@ -50,7 +64,33 @@ class GraphQLApp(GraphQL[Context, None]):
         # message and no code: it is masked here, as the extension masks the others.
         if result.errors:
             result.errors = PublicErrors().process(result.errors)
-        return await super().process_result(request, result)
+        response = await super().process_result(request, result)
+        if _never_began(result):
+            # "If an error was raised before execution begins, the data entry
+            # should not be present in the result" (GraphQL, 7.1.2).
+            del response["data"]
+        return response
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        # Read by `create_response`, which is given no request (nor by the fast path).
+        sub_response.media_type = response_media_type(request)
+        return sub_response
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        parsed = await super().parse_http_body(request)
+        for data in parsed if isinstance(parsed, list) else (parsed,):
+            name = data.operation_name
+            if name == "":
+                # Every W&B SDK public-API call sends `"operationName": ""`: no name.
+                data.operation_name = None
+            elif name is not None and not isinstance(name, str):
+                raise HTTPException(
+                    400, "The GraphQL operation's `operationName` must be a string or null."
+                )
+        return parsed
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
@@ -60,7 +100,16 @@ class GraphQLApp(GraphQL[Context, None]):
             # Run trackers back off on 429 and its Retry-After, not on an error in a 200.
             sub_response.status_code = 429
             sub_response.headers["retry-after"] = str(retry_after)
+        media_type = sub_response.media_type or JSON
+        if (
+            media_type == GRAPHQL_RESPONSE_JSON
+            and isinstance(response_data, dict)
+            and "data" not in response_data
+            and not sub_response.status_code
+        ):
+            sub_response.status_code = 500 if _internal(response_data) else 400
         response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = media_type
         # An answer is the caller's own data: no cache, shared or private, keeps it.
         response.headers.raw.append((b"cache-control", b"no-store"))
         return response
@@ -124,6 +173,84 @@ class GraphQLApp(GraphQL[Context, None]):
         context.credentials_expire_at = authorization.expires_at
         context.api_key_id = authorization.api_key_id
         return None
+
+
+JSON = "application/json"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+def response_media_type(request: HTTPConnection) -> str:
+    """The media type of the answer: `application/graphql-response+json` when the
+    Accept header ranks it above `application/json`, else `application/json` (the
+    answer to a client that sends no Accept, `*/*`, or neither type)."""
+    ranks = {JSON: (0.0, 0), GRAPHQL_RESPONSE_JSON: (0.0, 0)}
+    for accepted in request.headers.get("accept", "").split(","):
+        media_range, *parameters = (part.strip() for part in accepted.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        for media_type in ranks:
+            precision = _matches(media_range.lower(), media_type)
+            if precision > ranks[media_type][1]:
+                ranks[media_type] = (quality, precision)
+    json_quality, graphql_quality = ranks[JSON][0], ranks[GRAPHQL_RESPONSE_JSON][0]
+    if graphql_quality > json_quality or (
+        graphql_quality == json_quality > 0 and ranks[GRAPHQL_RESPONSE_JSON][1] > ranks[JSON][1]
+    ):
+        return GRAPHQL_RESPONSE_JSON
+    return JSON
+
+
+def _matches(media_range: str, media_type: str) -> int:
+    """How precisely `media_range` names `media_type`: 3 exactly, 2 as type/*,
+    1 as */*, 0 not at all."""
+    if media_range == media_type:
+        return 3
+    if media_range == "application/*":
+        return 2
+    return 1 if media_range == "*/*" else 0
+
+
+def refusal(request: Request, refused: HTTPException) -> Response:
+    """A request refused before its document ran, as a GraphQL error in JSON."""
+    status, headers, code = refused.status_code, {"cache-control": "no-store"}, "BAD_REQUEST"
+    cause = refused.__cause__
+    if isinstance(cause, CannotGetOperationTypeError):
+        code = "OPERATION_RESOLUTION_FAILURE"
+    elif isinstance(cause, InvalidOperationTypeError) and request.method == "GET":
+        # GraphQL over HTTP: a mutation over GET is 405 Method Not Allowed.
+        status, headers["allow"] = 405, "POST"
+    elif status == 405:
+        headers["allow"] = "GET, POST"
+    elif status == 404:
+        code = "NOT_FOUND"
+    body = {"errors": [{"message": refused.reason, "extensions": {"code": code}}]}
+    return JSONResponse(
+        body, status_code=status, headers=headers, media_type=response_media_type(request)
+    )
+
+
+def _never_began(result: ExecutionResult) -> bool:
+    """Whether the operation stopped before it executed: its document did not parse
+    or validate, its variables did not coerce, or an extension refused it."""
+    if isinstance(result, PreExecutionError):
+        return True
+    # graphql-core reports variables that do not coerce as errors without a path.
+    errors = result.errors or ()
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
+
+
+def _internal(response_data: GraphQLHTTPResponse) -> bool:
+    return any(
+        isinstance(error, dict)
+        and (error.get("extensions") or {}).get("code") == INTERNAL_SERVER_ERROR
+        for error in response_data.get("errors") or ()
+    )
 
 
 def _throttled(response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> int | None:

@@ -30,3 +30,16 @@ class IsAdmin(BasePermission):
             # shares it across requests, so a changed message would stick for everyone.
             raise Unauthenticated(IsAuthenticated.message)
         return user.admin
+
+
+class IsOwnAccount(BasePermission):
+    """On a `User`'s fields that only the account itself may read (its alerts and
+    integrations). `Query.users` shows site admins other accounts: their profile,
+    teams and key prefixes, as W&B's admin API does, but not where their alerts go."""
+
+    message = "Only the account itself may see this."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        user = info.context.user
+        return user is not None and source.model.id == user.id

@@ -79,30 +79,32 @@ async def teams(page: Page) -> Json:
         organization_id = m[at["organization_id"]]
         result.append(
             {
-                "id": str(m[at["team_id"]]),
-                "name": m[at["name"]],
-                "type": m[at["type"]],
-                "createdAt": as_time(m[at["created_at"]]),
-                "memberCount": len(team_members),
-                "viewerRole": m[at["role"]],
-                "members": [
-                    {
-                        "profile": {
-                            "username": t[of["username"]],
-                            "name": t[of["name"]],
-                            "photoUrl": photo_url(t[of["photo_file"]]),
-                        },
-                        "role": t[of["role"]],
-                        "joinedAt": as_time(t[of["joined_at"]]),
-                    }
-                    for t in team_members
-                ],
-                "organization": None
-                if organization_id is None
-                else {"id": str(organization_id), "name": m[at["organization_name"]]},
+                "node": {
+                    "id": str(m[at["team_id"]]),
+                    "name": m[at["name"]],
+                    "type": m[at["type"]],
+                    "createdAt": as_time(m[at["created_at"]]),
+                    "memberCount": len(team_members),
+                    "viewerRole": m[at["role"]],
+                    "members": [
+                        {
+                            "profile": {
+                                "username": t[of["username"]],
+                                "name": t[of["name"]],
+                                "photoUrl": photo_url(t[of["photo_file"]]),
+                            },
+                            "role": t[of["role"]],
+                            "joinedAt": as_time(t[of["joined_at"]]),
+                        }
+                        for t in team_members
+                    ],
+                    "organization": None
+                    if organization_id is None
+                    else {"id": str(organization_id), "name": m[at["organization_name"]]},
+                }
             }
         )
-    return result
+    return {"edges": result}
 
 
 async def beta_features(page: Page) -> Json:
@@ -127,17 +129,21 @@ async def beta_features(page: Page) -> Json:
 
 async def api_keys(page: Page) -> Json:
     rows = await page.db.rows(loaders.API_KEYS, [page.user["id"]])
-    return [
-        {
-            "id": str(k["id"]),
-            "name": k["name"],
-            "description": k["description"],
-            "prefix": k["prefix"],
-            "createdAt": as_time(k["created_at"]),
-            "lastUsedAt": as_time(k["last_used_at"]),
-        }
-        for k in rows
-    ]
+    return {
+        "edges": [
+            {
+                "node": {
+                    "id": str(k["id"]),
+                    "name": k["name"],
+                    "description": k["description"],
+                    "prefix": k["prefix"],
+                    "createdAt": as_time(k["created_at"]),
+                    "lastUsedAt": as_time(k["last_used_at"]),
+                }
+            }
+            for k in rows
+        ]
+    }
 
 
 _EVENT_ORDER = ("RUN_FINISHED", "RUN_CRASHED", "SCRIPTABLE", "TEST")
@@ -205,13 +211,17 @@ SECTIONS = [
     Section("availableEntities", "availableEntities { name isTeam }", available_entities),
     Section(
         "teams",
-        "teams { id name type createdAt memberCount viewerRole "
+        "teams { edges { node { id name type createdAt memberCount viewerRole "
         "members { profile { username name photoUrl } role joinedAt } "
-        "organization { id name } }",
+        "organization { id name } } } }",
         teams,
     ),
     Section("betaFeatures", "betaFeatures { key name description enabled }", beta_features),
-    Section("apiKeys", "apiKeys { id name description prefix createdAt lastUsedAt }", api_keys),
+    Section(
+        "apiKeys",
+        "apiKeys { edges { node { id name description prefix createdAt lastUsedAt } } }",
+        api_keys,
+    ),
     Section(
         "alertSubscriptions", "alertSubscriptions { id event channel enabled }", alert_subscriptions
     ),

@@ -50,10 +50,12 @@ query SettingsPage {
     hideTeamsFromPublic
     projectDefaults { entity { name isTeam } privacy codeSavingEnabled }
     availableEntities { name isTeam }
-    teams { id name memberCount viewerRole members { profile { username } role } }
+    teams { edges { node {
+      id name memberCount viewerRole members { profile { username } role }
+    } } }
     betaFeatures { key name enabled }
     alertSubscriptions { event channel enabled }
-    apiKeys { id name prefix createdAt lastUsedAt }
+    apiKeys { edges { node { id name prefix createdAt lastUsedAt } } }
     storageUsage { usedBytes limitBytes fraction }
   }
 }

@@ -10,8 +10,9 @@ anything else goes through `coerce_leaf`, which is graphql-core's coercion.
 The settings page reads about 250 such fields a request. An attribute holding
 an object goes to `Run.attribute`, a field with a resolver to `Run.field`.
 
-A Strawberry resolver that takes no arguments and has no field extension (a
-permission class is one) is called directly (`direct_call`): the same function
+A Strawberry resolver that takes no arguments (or none the document gives, each
+with a plain default) and has no field extension (a permission class is one) is
+called directly (`direct_call`): the same function
 with the same `self`, root and `Info`, without Strawberry's wrapper around it,
 which converts the (absent) arguments, chains the (absent) extensions and awaits
 the resolver in a coroutine of its own.
@@ -227,20 +228,26 @@ def _is_name(attribute: str) -> bool:
     return attribute.isidentifier() and not keyword.iskeyword(attribute)
 
 
-def direct_call(schema: GraphQLSchema, field: GraphQLField) -> Callable[[Any, Any], Any] | None:
+def direct_call(
+    schema: GraphQLSchema, field: GraphQLField, *, given: bool = False
+) -> Callable[[Any, Any], Any] | None:
     """`call(source, resolve_info)`: the field's resolver as Strawberry would call it,
-    for a resolver without arguments, field extensions or exception handlers."""
+    for a resolver without field extensions or exception handlers, and without
+    arguments, or (when the document `given` none) whose arguments all have plain
+    defaults: Strawberry would pass each its default, which is the Python one."""
     definition = field.extensions.get("strawberry-definition")
-    if not isinstance(definition, StrawberryField) or field.args or definition.extensions:
+    if not isinstance(definition, StrawberryField) or definition.extensions:
         return None
+    if field.args and given:
+        return None  # arguments of the document's: Strawberry's way converts them
     resolver = definition.base_resolver
     converted_from = strawberry_schema(schema)
     if resolver is None or converted_from is None or not callable(resolver.wrapped_func):
         return None
     if exception_handlers(converted_from, definition):
         return None
-    if resolver.arguments:
-        return None  # an argument of its own: Strawberry's way converts it
+    if not _defaults_only(converted_from, field, resolver.arguments):
+        return None
     as_source = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
     info_name = resolver.info_parameter.name if resolver.info_parameter else None
     if not all(_is_name(name) for name in [*as_source, info_name or "info"]):
@@ -253,7 +260,11 @@ def direct_call(schema: GraphQLSchema, field: GraphQLField) -> Callable[[Any, An
     if info_name is not None:
         values[info_name] = "info"
     order = list(inspect.signature(resolver.wrapped_func).parameters.values())
+    defaulted = {argument.python_name for argument in resolver.arguments}
+    order, rest = order[: len(values)], order[len(values) :]
     if [p.name for p in order] != list(values) or any(p.kind not in _POSITIONAL for p in order):
+        return None
+    if {p.name for p in rest} != defaulted:
         return None
     info_class = converted_from.config.info_class
     lines = ["def call(source, resolve_info):"]
@@ -275,6 +286,33 @@ def direct_call(schema: GraphQLSchema, field: GraphQLField) -> Callable[[Any, An
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<call {definition.python_name}>", "exec"), namespace)  # noqa: S102
     return namespace["call"]  # type: ignore[no-any-return]
+
+
+#: Defaults a resolver's argument may have to be called without it: Strawberry passes
+#: them as they are, as Python would.
+_PLAIN_DEFAULTS = (type(None), bool, int, str)
+
+
+def _defaults_only(converted_from: Any, field: GraphQLField, arguments: list[Any]) -> bool:
+    """Whether every argument has a plain Python default that is also its GraphQL
+    default (or it has none and the Python default is null), and the field no other."""
+    converter = converted_from.config.name_converter
+    names = set()
+    for argument in arguments:
+        default = argument.default
+        if type(default) not in _PLAIN_DEFAULTS:
+            return False  # UNSET, an input object, an enum member: Strawberry converts
+        name = converter.get_graphql_name(argument)
+        names.add(name)
+        declared = field.args.get(name)
+        if declared is None:
+            return False
+        value = declared.default_value
+        if value is Undefined and default is not None:
+            return False
+        if value is not Undefined and (type(value) is not type(default) or value != default):
+            return False
+    return names == set(field.args)
 
 
 def _plain_info(info_class: type) -> bool:

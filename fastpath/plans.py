@@ -207,7 +207,9 @@ class Planner:
                     nodes=nodes,
                     plain=plain,
                     resolve=field.resolve or self.default_resolver,
-                    direct=None if plain else direct_call(self.schema, field),
+                    direct=None
+                    if plain
+                    else direct_call(self.schema, field, given=bool(node.arguments)),
                     attribute=None if plain or node.arguments else object_attribute(field),
                     has_arguments=bool(field.args or node.arguments),
                     completion=completion,

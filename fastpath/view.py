@@ -59,6 +59,8 @@ class KnownQueryView(GraphQL[Any, Any]):
         if not isinstance(data, dict):
             return None
         query, name = data.get("query"), data.get("operationName")
+        if name == "":
+            name = None  # no name, as the view reads it (W&B's SDK sends "")
         variables, extensions = data.get("variables"), data.get("extensions")
         if not (
             isinstance(query, str | None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import strawberry
 from tortoise.transactions import in_transaction
 
 from auth import api_keys
@@ -26,13 +25,16 @@ MAX_KEYS_PER_USER = 100
 MAX_ID = 2**31 - 1
 
 
+NAME_LENGTH = 128
+
+
 def _name(value: str) -> str:
-    return text(value, field="name", label="Key name", min_length=1, max_length=128)
+    return text(value, field="name", label="Key name", min_length=1, max_length=NAME_LENGTH)
 
 
 async def generate_api_key(info: Info, input: GenerateApiKeyInput) -> GenerateApiKeyPayload:
     checks = Checks()
-    name = checks.run(_name, input.name)
+    name = checks.run(_name, input.name) if input.name is not None else None
     description = None
     if input.description is not None:
         description = checks.run(
@@ -41,6 +43,8 @@ async def generate_api_key(info: Info, input: GenerateApiKeyInput) -> GenerateAp
     checks.done()
     account = info.context.viewer
     new = api_keys.generate()
+    # W&B's client sends a description alone: the key is named after it, or its prefix.
+    name = name or _first_line(description) or f"Key {new.prefix}"
     async with in_transaction():
         # The account's row locked until commit: concurrent requests count one at a
         # time, so none of them sees room that another is about to take.
@@ -57,7 +61,14 @@ async def generate_api_key(info: Info, input: GenerateApiKeyInput) -> GenerateAp
     return GenerateApiKeyPayload(api_key=ApiKey.from_model(key), secret=new.secret)
 
 
-async def _own_key(account: UserModel, key_id: strawberry.ID) -> ApiKeyModel:
+def _first_line(description: str | None) -> str | None:
+    """What of a description makes a key's name: its first line, cut to fit."""
+    if not description:
+        return None
+    return description.strip().splitlines()[0][:NAME_LENGTH].strip() or None
+
+
+async def _own_key(account: UserModel, key_id: str) -> ApiKeyModel:
     key = None
     # isdigit() alone passes "²", which int() refuses.
     if key_id.isascii() and key_id.isdigit() and len(key_id) < 19 and int(key_id) <= MAX_ID:

@@ -4,10 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.entity import Entity as EntityModel
 from models.entity import name_key
 from models.team import TeamMember
 from models.user import User
+from resolvers.context import Info
 from resolvers.validation import lookup_key
+from schema.entity import Entity
+from schema.team import viewer_role
+
+
+async def entity(info: Info, name: str) -> Entity | None:
+    """A user's or team's entity, for the viewer who may see it: its own, a team it
+    belongs to, any for a site admin. Anyone else gets the null a name that does not
+    exist gets, so that no name can be probed; so do deleted entities."""
+    viewer = info.context.user
+    key = lookup_key(name)
+    if viewer is None or key is None:
+        return None
+    if key == name_key(viewer.username):
+        own = await info.context.loaders.entity_by_id.load(viewer.entity_id)
+        return None if own is None else Entity.from_model(own)
+    found = await info.context.loaders.team_by_name_key.load(key)
+    if found is not None:
+        if viewer.admin or await viewer_role(info, found.team_id) is not None:
+            return Entity.from_row(found)
+        return None
+    if not viewer.admin:
+        return None
+    account = await EntityModel.filter(name_key=key, is_team=False, deleted_at=None).first()
+    return None if account is None else Entity.from_model(account)
 
 
 @dataclass(frozen=True)

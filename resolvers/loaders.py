@@ -48,9 +48,10 @@ def many_per_key(keys: Sequence[K], rows: Iterable[V], key: Callable[[V], K]) ->
 
 # The queries of the loaders, built once (see models/prepared.py).
 ENTITIES = Prepared(lambda ids: Entity.filter(id__in=ids))
-API_KEYS = Prepared(
-    lambda user_ids: ApiKey.filter(user_id__in=user_ids).order_by("created_at", "id")
-)
+#: By id, which grows with time: the order of `User.apiKeys` and of its cursors.
+API_KEYS = Prepared(lambda user_ids: ApiKey.filter(user_id__in=user_ids).order_by("id"))
+USERS = Prepared(lambda ids: User.filter(id__in=ids))
+USERS_BY_ENTITY = Prepared(lambda entity_ids: User.filter(entity_id__in=entity_ids))
 
 
 # Lists are read as rows of the columns their types are made of, not as models:
@@ -137,6 +138,14 @@ ALERT_SUBSCRIPTIONS = Prepared(lambda user_ids: AlertSubscription.filter(user_id
 
 async def _entities_by_id(ids: list[int]) -> list[Entity | None]:
     return one_per_key(ids, await ENTITIES(ids), attrgetter("id"))
+
+
+async def _users_by_entity_id(entity_ids: list[int]) -> list[User | None]:
+    return one_per_key(entity_ids, await USERS_BY_ENTITY(entity_ids), attrgetter("entity_id"))
+
+
+async def _users_by_id(ids: list[int]) -> list[User | None]:
+    return one_per_key(ids, await USERS(ids), attrgetter("id"))
 
 
 async def _api_keys_by_user_id(user_ids: list[int]) -> list[list[ApiKey]]:
@@ -243,6 +252,16 @@ class Loaders:
     @made_once
     def entity_by_id(self) -> DataLoader[int, Entity | None]:
         return DataLoader(_entities_by_id)
+
+    @made_once
+    def user_by_id(self) -> DataLoader[int, User | None]:
+        """An account (all its columns: for what only some viewers may see of it)."""
+        return DataLoader(_users_by_id)
+
+    @made_once
+    def user_by_entity_id(self) -> DataLoader[int, User | None]:
+        """The account of a user entity; None for a team's."""
+        return DataLoader(_users_by_entity_id)
 
     @made_once
     def api_keys_by_user_id(self) -> DataLoader[int, list[ApiKey]]:

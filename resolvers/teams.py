@@ -15,11 +15,12 @@ from errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from models.entity import NAME_LENGTH, Entity, name_key
 from models.team import Organization as OrganizationModel
 from models.team import Team as TeamModel
-from models.team import TeamMember, TeamRole
+from models.team import TeamMember, TeamRole, TeamType
 from models.user import User as UserModel
 from resolvers.context import Info
 from resolvers.validation import Checks, lookup_key, shown, text, unstorable
 from schema.common import SuccessPayload
+from schema.entity import Entity as EntitySchema
 from schema.team import (
     AddTeamMemberInput,
     CreateTeamInput,
@@ -44,7 +45,8 @@ MAX_ID = 2**31 - 1
 
 @dataclass(frozen=True)
 class OrganizationChoice:
-    """Exactly one of: an existing organization's id, or a name to find or create."""
+    """At most one of: an existing organization's id, or a name to find or create.
+    Neither: a team of no organization, as W&B's createTeam makes."""
 
     id: str | None = None
     name: str | None = None
@@ -120,10 +122,14 @@ async def create_team(info: Info, input: CreateTeamInput) -> CreateTeamPayload:
         entity = await _claim_team_name(team_name)
         organization = await _organization(choice)
         created = await TeamModel.create(
-            entity=entity, name=team_name, type=input.type, organization=organization
+            entity=entity,
+            name=team_name,
+            type=input.type or TeamType.WORK,
+            organization=organization,
         )
         await TeamMember.create(team=created, user=admin, role=TeamRole.ADMIN)
-    return CreateTeamPayload(team=await _answer(info, created))
+    answered = await _answer(info, created)
+    return CreateTeamPayload(team=answered, entity=EntitySchema.from_model(entity))
 
 
 def _team_name(value: str) -> str:
@@ -139,6 +145,8 @@ def _team_name(value: str) -> str:
 def _organization_choice(input: CreateTeamInput) -> OrganizationChoice:
     organization_id = (input.organization_id or "").strip() or None
     organization_name = (input.organization_name or "").strip() or None
+    if input.organization_name is not None and organization_name is None:
+        raise Invalid("Organization name cannot be empty.", field="organizationName")
     if organization_id and organization_name:
         raise Invalid(
             "Choose an existing organization or name a new one, not both.",
@@ -161,7 +169,7 @@ def _organization_choice(input: CreateTeamInput) -> OrganizationChoice:
         return OrganizationChoice(name=name)
     if organization_id:
         return OrganizationChoice(id=organization_id)
-    raise Invalid("Choose an organization or name a new one.", field="organizationName")
+    return OrganizationChoice()
 
 
 async def _claim_team_name(team_name: str) -> Entity:
@@ -174,7 +182,7 @@ async def _claim_team_name(team_name: str) -> Entity:
         raise AlreadyExists(f"The name '{team_name}' is taken.", field="teamName") from None
 
 
-async def _organization(choice: OrganizationChoice) -> OrganizationModel:
+async def _organization(choice: OrganizationChoice) -> OrganizationModel | None:
     if choice.id is not None:
         found = None
         if choice.id.isascii() and choice.id.isdigit() and int(choice.id) <= MAX_ID:
@@ -183,7 +191,7 @@ async def _organization(choice: OrganizationChoice) -> OrganizationModel:
             raise NotFound("There is no organization with that id.", field="organizationId")
         return found
     if choice.name is None:
-        raise AssertionError("an OrganizationChoice has an id or a name")
+        return None  # a team of no organization
     key = name_key(choice.name)
     found = await OrganizationModel.filter(name_key=key).first()
     if found is not None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 
 from starlette.datastructures import UploadFile
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 import config
 from errors import Invalid
+from models.entity import name_key
 from models.user import User as UserModel
 from resolvers.context import Info
 from resolvers.entities import acting_for
-from resolvers.validation import Checks, given, http_url, lookup_key, shown, text
+from resolvers.validation import Checks, given, http_url, lookup_key, shown, text, unstorable
 from schema.user import (
+    USER_CURSORS,
     Profile,
     RemoveProfilePhotoInput,
     UpdateProjectDefaultsInput,
@@ -22,6 +25,7 @@ from schema.user import (
     UpdateUserPayload,
     UploadProfilePhotoInput,
     User,
+    UserConnection,
     load_project_defaults,
 )
 from services import photos
@@ -44,6 +48,26 @@ async def user(info: Info, username: str) -> Profile | None:
         return None
     found = await UserModel.filter(entity__name_key=key).first()
     return Profile.from_account(found) if found else None
+
+
+async def users(
+    info: Info, query: str | None = None, first: int | None = 20, after: str | None = None
+) -> UserConnection:
+    """Accounts whose username or email starts with `query` (any case), by username."""
+    window = USER_CURSORS.window(first, after)
+    found = UserModel.all()
+    search = (query or "").strip()
+    if search and unstorable(search):
+        return USER_CURSORS.connect(UserConnection, [], window.size, User.from_model)
+    if search:
+        # The username's key, as the unique index keeps it; the address as it was given.
+        found = found.filter(
+            Q(entity__name_key__startswith=name_key(search)) | Q(email__istartswith=search)
+        )
+    if window.after is not None:
+        found = found.filter(entity__name_key__gt=window.after)
+    rows = await found.order_by("entity__name_key").limit(window.size + 1)
+    return USER_CURSORS.connect(UserConnection, rows, window.size, User.from_model)
 
 
 async def update_user(info: Info, input: UpdateUserInput) -> UpdateUserPayload:

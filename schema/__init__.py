@@ -19,9 +19,22 @@ from api.limits import MAX_TOKENS, QueryCost, cost_results, validation_rules
 from api.masking import PublicErrors, log_internal
 from auth.permissions import IsAdmin, IsAuthenticated
 from errors import drop_tracebacks
-from resolvers import account, alerts, api_keys, beta, github, live, slack, storage, teams, user
+from resolvers import (
+    account,
+    alerts,
+    api_keys,
+    beta,
+    entities,
+    github,
+    live,
+    slack,
+    storage,
+    teams,
+    user,
+)
 from resolvers.context import Context
 from resolvers.dataloader import LOADING, SHIELDED
+from resolvers.user import users as search_users
 from schema.alert import (
     AlertEvent,
     AlertEventPayload,
@@ -30,14 +43,21 @@ from schema.alert import (
     SetAlertSubscriptionPayload,
 )
 from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
-from schema.beta import BetaFeature, SetBetaFeaturePayload
+from schema.beta import BetaFeature, ServerInfo, SetBetaFeaturePayload
 from schema.common import SuccessPayload, mutation
 from schema.connect import StartConnectPayload
+from schema.entity import Entity
 from schema.github import ConnectGithubPayload
 from schema.scalars import SCALARS
 from schema.storage import StorageUsagePayload
 from schema.team import CreateTeamPayload, Organization, Team, TeamPayload
-from schema.user import Profile, UpdateProjectDefaultsPayload, UpdateUserPayload, User
+from schema.user import (
+    Profile,
+    UpdateProjectDefaultsPayload,
+    UpdateUserPayload,
+    User,
+    UserConnection,
+)
 
 
 @strawberry.type
@@ -63,6 +83,24 @@ class Query:
     beta_features: list[BetaFeature] = strawberry.field(
         resolver=beta.beta_features,
         description="The whole beta-feature catalog, with the viewer's toggles.",
+    )
+    entity: Entity | None = strawberry.field(
+        resolver=entities.entity,
+        description=(
+            "A user's or team's entity, as W&B's `entity(name:)`; null when the viewer may "
+            "not see it (only its own, its teams', and any for a site admin)."
+        ),
+    )
+    users: UserConnection = strawberry.field(
+        resolver=search_users,
+        permission_classes=[IsAdmin],
+        description=(
+            "Users matched by username or email prefix; site admins only (W&B's `users(query:)`)."
+        ),
+    )
+    server_info: ServerInfo = strawberry.field(
+        resolver=lambda: ServerInfo(),
+        description="What this server supports, as W&B's `serverInfo`.",
     )
 
 

@@ -14,6 +14,7 @@ from models import alert as models
 from models.integration import SlackIntegration as SlackIntegrationModel
 from resolvers.context import Info
 from schema.common import UserError
+from schema.connection import PageInfo
 from schema.reading import reader
 from schema.scalars import Duration
 
@@ -117,12 +118,6 @@ _read_event = reader(AlertEvent, "id", "event_id", "preloaded_deliveries")
 class AlertEventEdge:
     cursor: str
     node: AlertEvent
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
 
 
 @strawberry.type

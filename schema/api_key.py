@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 
 import strawberry
 
 from models import api_key as models
 from schema.common import UserError
+from schema.connection import Connection, Cursors, Edge
 from schema.reading import reader
 
 
@@ -30,9 +32,25 @@ class ApiKey:
 _read_key = reader(ApiKey, "id")
 
 
+@strawberry.type
+class ApiKeyEdge(Edge):
+    node: ApiKey
+
+
+@strawberry.type
+class ApiKeyConnection(Connection):
+    edges: list[ApiKeyEdge]
+
+
+#: Keys come by id (`resolvers.loaders.API_KEYS`), so their cursors name it.
+KEY_CURSORS = Cursors("ApiKey", ApiKeyEdge, key=attrgetter("id"), parse=int)
+
+
 @strawberry.input
 class GenerateApiKeyInput:
-    name: str
+    name: str | None = strawberry.field(
+        default=None, description="Defaults to the description, or a generated name."
+    )
     description: str | None = None
 
 
@@ -59,4 +77,4 @@ class ApiKeyPayload:
 
 @strawberry.input
 class DeleteApiKeyInput:
-    id: strawberry.ID
+    id: str = strawberry.field(description="The key's id (W&B's client sends it as a String).")

@@ -37,6 +37,27 @@ async def load_beta_features(info: Info, user_id: int | None) -> list[BetaFeatur
     return [BetaFeature.from_model(f, enabled=toggles.get(f.key, False)) for f in catalog]
 
 
+@strawberry.type(description="A feature of this server: here, an entry of the beta catalog.")
+class ServerFeature:
+    name: str
+    is_enabled: bool = strawberry.field(
+        description="Offered by this server; each account turns it on in `betaFeatures`."
+    )
+
+
+@strawberry.type(description="What this server supports, as W&B's `serverInfo`.")
+class ServerInfo:
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description=(
+            "The beta-feature catalog's keys. None of W&B's own server features (runs, "
+            "artifacts) is served here, so a W&B client asking for one finds it absent."
+        )
+    )
+    async def features(self, info: Info) -> list[ServerFeature]:
+        catalog = await info.context.loaders.beta_catalog.load(CATALOG)
+        return [ServerFeature(name=f.key, is_enabled=True) for f in catalog]
+
+
 @strawberry.input
 class SetBetaFeatureInput:
     key: str

@@ -1,7 +1,9 @@
-"""Custom scalars of the contract: Int64 (bytes, counters) and Duration (milliseconds)."""
+"""Custom scalars of the contract: Int64 (bytes, counters), Duration (milliseconds) and
+JSONString (JSON text)."""
 
 from __future__ import annotations
 
+import json
 from typing import NewType
 
 import strawberry
@@ -10,6 +12,8 @@ from strawberry.types.scalar import ScalarDefinition
 
 Int64 = NewType("Int64", int)
 Duration = NewType("Duration", int)
+#: JSON text: resolvers answer it already encoded.
+JSONString = NewType("JSONString", str)
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -35,6 +39,16 @@ def _parse_duration(value: object) -> int:
     return milliseconds
 
 
+def _parse_json(value: object) -> str:
+    if not isinstance(value, str):
+        raise GraphQLError("JSONString must be a string holding JSON.")
+    try:
+        json.loads(value)
+    except ValueError:
+        raise GraphQLError("JSONString must hold valid JSON.") from None
+    return value
+
+
 SCALARS: dict[object, ScalarDefinition] = {
     Int64: strawberry.scalar(
         name="Int64",
@@ -47,5 +61,11 @@ SCALARS: dict[object, ScalarDefinition] = {
         description="A span of time in milliseconds (as W&B's Duration).",
         serialize=int,
         parse_value=_parse_duration,
+    ),
+    JSONString: strawberry.scalar(
+        name="JSONString",
+        description="A JSON value sent as a string, as W&B's JSONString.",
+        serialize=str,
+        parse_value=_parse_json,
     ),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import strawberry
@@ -9,9 +10,12 @@ import strawberry
 from api.cost import LIST_BOUND
 from errors import Forbidden
 from models import team as team_models
+from models.entity import name_key
 from resolvers.context import Info
 from resolvers.loaders import Row
 from schema.common import UserError
+from schema.connection import Connection, Cursors, Edge
+from schema.entity import Entity
 from schema.reading import reader
 from schema.storage import StorageUsage, load_storage_usage
 from schema.user import Profile, read_profile
@@ -106,6 +110,45 @@ _read_member = reader(TeamMember, profile=read_profile)
 _read_team = reader(Team, "id", "viewer_role", "organization")
 
 
+@strawberry.type
+class TeamEdge(Edge):
+    node: Team
+
+
+@strawberry.type
+class TeamConnection(Connection):
+    edges: list[TeamEdge]
+    total_count: int
+
+
+#: A user's teams come by name (`resolvers.loaders.MEMBERSHIPS`): their cursors name it.
+TEAM_CURSORS = Cursors("Team", TeamEdge, key=lambda row: name_key(row.name))
+
+
+async def load_team_connection(
+    info: Info, user_id: int, first: int | None, after: str | None
+) -> TeamConnection:
+    """A page of a user's teams, each with the viewer's role in it."""
+    window = TEAM_CURSORS.window(first, after)
+    loaders = info.context.loaders
+    memberships = await loaders.memberships_by_user_id.load(user_id)
+    viewer = info.context.user
+    node: Callable[[Row], Team] = _own_team  # the viewer's own teams
+    if viewer is None or viewer.id != user_id:
+        mine = [] if viewer is None else await loaders.memberships_by_user_id.load(viewer.id)
+        roles = {m.team_id: m.role for m in mine}
+
+        def node(m: Row) -> Team:
+            return Team.from_row(m, roles.get(m.team_id))
+
+    total = len(memberships)
+    return TEAM_CURSORS.page(TeamConnection, memberships, window, node, total_count=total)
+
+
+def _own_team(membership: Row) -> Team:
+    return Team.from_row(membership, membership.role)
+
+
 async def viewer_role(info: Info, team_id: int) -> team_models.TeamRole | None:
     """The viewer's role in a team, from the viewer's memberships loaded once."""
     viewer = info.context.user
@@ -120,7 +163,7 @@ class CreateTeamInput:
     team_name: str = strawberry.field(
         description="Unique among all users and teams; letters, digits, '-' and '_'; never renamed."
     )
-    type: team_models.TeamType
+    type: team_models.TeamType | None = team_models.TeamType.WORK
     organization_id: strawberry.ID | None = strawberry.field(
         default=None, description="An existing organization, or..."
     )
@@ -139,6 +182,9 @@ class CreateTeamInput:
 @strawberry.type
 class CreateTeamPayload:
     team: Team | None = None
+    entity: Entity | None = strawberry.field(
+        default=None, description="The new team's entity, as W&B's createTeam answers."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.file_uploads import Upload
 
+from auth.permissions import IsOwnAccount
 from models import user as user_models
-from models.entity import Entity as EntityModel
+from models.entity import name_key
 from models.user import photo_address
 from resolvers.context import Info
 from resolvers.loaders import Row
@@ -19,34 +21,24 @@ from schema.alert import (
     SlackIntegration,
     load_alert_events,
 )
-from schema.api_key import ApiKey
+from schema.api_key import KEY_CURSORS, ApiKey, ApiKeyConnection
 from schema.beta import BetaFeature, load_beta_features
 from schema.common import UserError
+from schema.connection import Connection, Cursors, Edge
+from schema.entity import Entity
 from schema.github import GithubIntegration, load_github_integration
 from schema.reading import Derived, reader
+from schema.scalars import JSONString
 from schema.storage import StorageUsage, load_storage_usage
 
 if TYPE_CHECKING:
-    from schema.team import Team
+    from schema.team import Team, TeamConnection
 
 #: Teams live in schema/team.py, which needs `Profile` from here.
 LazyTeam = Annotated["Team", strawberry.lazy("schema.team")]
+LazyTeamConnection = Annotated["TeamConnection", strawberry.lazy("schema.team")]
 
 strawberry.enum(user_models.Privacy, name="ProjectPrivacy")
-
-
-@strawberry.type
-class Entity:
-    name: str
-    is_team: bool
-
-    @classmethod
-    def from_model(cls, entity: EntityModel | Row) -> Entity:
-        """An entity, or a team's `MembershipRow` (a team's name is its entity's)."""
-        return _read_entity(entity)
-
-
-_read_entity = reader(Entity)
 
 
 @strawberry.type
@@ -132,40 +124,82 @@ class User(Profile):
     async def available_entities(self, info: Info) -> list[Entity]:
         own = await info.context.loaders.entity_by_id.load(self.model.entity_id)
         memberships = await info.context.loaders.memberships_by_user_id.load(self.model.id)
-        teams = [Entity.from_model(m) for m in memberships]
+        teams = [Entity.from_row(m) for m in memberships]
         return ([Entity.from_model(own)] if own else []) + teams
 
-    @strawberry.field
-    async def teams(self, info: Info) -> list[LazyTeam]:
-        return await load_teams(info, self.model.id)
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The name of the default entity of new projects (W&B's `entity`)."
+    )
+    async def entity(self, info: Info) -> str:
+        entity = await info.context.loaders.entity_by_id.load(self.model.default_entity_id)
+        if entity is None:
+            raise LookupError(f"user {self.model.id} has no default entity")  # a foreign key
+        return entity.name
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description=(
+            "A JSON object of the account's flags; the enabled beta features' keys map to true."
+        )
+    )
+    async def flags(self, info: Info) -> JSONString:
+        toggles = await info.context.loaders.beta_toggles_by_user_id.load(self.model.id)
+        return JSONString(json.dumps({key: True for key, on in sorted(toggles.items()) if on}))
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description=(
+            "When the account was deleted. A deleted account keeps only its name (a "
+            "tombstone), never a `User`: always null here."
+        )
+    )
+    async def deleted_at(self, info: Info) -> datetime | None:
+        entity = await info.context.loaders.entity_by_id.load(self.model.entity_id)
+        return None if entity is None else entity.deleted_at
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The account's teams by name, `first` (at most 100) after the cursor `after`."
+    )
+    async def teams(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> LazyTeamConnection:
+        from schema.team import load_team_connection
+
+        return await load_team_connection(info, self.model.id, first, after)
 
     @strawberry.field
     async def beta_features(self, info: Info) -> list[BetaFeature]:
         return await load_beta_features(info, self.model.id)
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsOwnAccount])  # type: ignore[untyped-decorator]
     async def alert_subscriptions(self, info: Info) -> list[AlertSubscription]:
         rows = await info.context.loaders.alert_subscriptions_by_user_id.load(self.model.id)
         return [AlertSubscription.from_model(s) for s in rows]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsOwnAccount])  # type: ignore[untyped-decorator]
     async def alert_events(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> AlertEventConnection:
         """The viewer's alerts, newest first, `first` (at most 100) after the cursor `after`."""
         return await load_alert_events(info, self.model.id, 20 if first is None else first, after)
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsOwnAccount])  # type: ignore[untyped-decorator]
     async def slack_integration(self, info: Info) -> SlackIntegration | None:
         row = await info.context.loaders.slack_integration_by_user_id.load(self.model.id)
         return SlackIntegration.from_model(row) if row else None
 
-    @strawberry.field
-    async def api_keys(self, info: Info) -> list[ApiKey]:
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description=(
+            "The account's API keys, oldest first, `first` (at most 100) after the cursor "
+            "`after`. Never the keys themselves: their prefixes."
+        )
+    )
+    async def api_keys(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> ApiKeyConnection:
+        window = KEY_CURSORS.window(first, after)
         keys = await info.context.loaders.api_keys_by_user_id.load(self.model.id)
-        return [ApiKey.from_model(k) for k in keys]
+        return KEY_CURSORS.page(ApiKeyConnection, keys, window, ApiKey.from_model)
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsOwnAccount])  # type: ignore[untyped-decorator]
     async def github_integration(self, info: Info) -> GithubIntegration | None:
         return await load_github_integration(info, self.model.id)
 
@@ -177,6 +211,20 @@ class User(Profile):
 _read_user = reader(
     User, "id", "model", user_id="id", photo_url=Derived(photo_address, "photo_file")
 )
+
+
+@strawberry.type
+class UserEdge(Edge):
+    node: User
+
+
+@strawberry.type
+class UserConnection(Connection):
+    edges: list[UserEdge]
+
+
+#: Users come by username (their entity's `name_key`): their cursors name it.
+USER_CURSORS = Cursors("User", UserEdge, key=lambda user: name_key(user.username))
 
 
 @strawberry.input

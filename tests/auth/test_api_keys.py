@@ -15,7 +15,7 @@ mutation($name: String!) {
   generateApiKey(input: {name: $name}) { secret apiKey { id prefix } errors { field code } }
 }
 """
-DELETE = "mutation($id: ID!) { deleteApiKey(input: {id: $id}) { success errors { code } } }"
+DELETE = "mutation($id: String!) { deleteApiKey(input: {id: $id}) { success errors { code } } }"
 VIEWER = "{ viewer { username apiKeys { lastUsedAt } } }"
 
 

@@ -45,10 +45,10 @@ async def test_admin_creates_teams_with_a_new_and_an_existing_organization(site,
         )
     defaults = await expect_ready(page, "project-defaults")
     await expect(defaults.get_by_label("Default location").locator("option")).to_have_count(3)
-    query = "{ viewer { teams { name organization { name } viewerRole } } }"
+    query = "{ viewer { teams { edges { node { name organization { name } viewerRole } } } } }"
     assert sorted(
         (t["name"], t["organization"]["name"], t["viewerRole"])
-        for t in (await site.data(token, query))["viewer"]["teams"]
+        for t in [e["node"] for e in (await site.data(token, query))["viewer"]["teams"]["edges"]]
     ) == sorted([(first, organization, "ADMIN"), (second, organization, "ADMIN")])
     await screenshot(page, "teams", "teams")
 

@@ -9,10 +9,10 @@ from typing import Any, NamedTuple
 
 import pytest
 import strawberry
-from graphql import parse
+from graphql import GraphQLObjectType, parse
 from strawberry.dataloader import DataLoader
 
-from fastpath import plans, runs
+from fastpath import compiled, plans, runs
 from fastpath.abandons import VARIABLES, Abandon
 from fastpath.executor import PlanningExecutor
 from resolvers.dataloader import SHIELDED
@@ -652,3 +652,38 @@ def test_objects_of_another_class_answer_as_graphql_core_reads_them(upto, usual_
                 {"label": "bronze", "holder": {"name": "eve"}},
             ]
         }
+
+
+@strawberry.type
+class Greeter:
+    @strawberry.field
+    def greet(self, punctuation: str = "!", times: int | None = 2, name: str | None = None) -> str:
+        return (name or "hi") * (times or 1) + punctuation
+
+    @strawberry.field
+    def paint(self, color: Color = Color.RED) -> str:
+        return color.value
+
+
+@strawberry.type
+class GreeterQuery:
+    @strawberry.field
+    def greeter(self) -> Greeter:
+        return Greeter()
+
+
+def test_a_resolver_whose_arguments_are_left_to_their_plain_defaults_is_called_directly():
+    schema = planned(GreeterQuery)
+    greeter = schema._schema.get_type("Greeter")
+    assert isinstance(greeter, GraphQLObjectType)
+    stock = strawberry.Schema(GreeterQuery)
+
+    assert compiled.direct_call(schema._schema, greeter.fields["greet"]) is not None
+    assert compiled.direct_call(schema._schema, greeter.fields["greet"], given=True) is None
+    # An enum member's default is converted by Strawberry: its way, not a direct call.
+    assert compiled.direct_call(schema._schema, greeter.fields["paint"]) is None
+    for query in (
+        "{ greeter { greet paint } }",
+        '{ greeter { greet(name: "yo", times: 3) paint(color: RED) } }',
+    ):
+        assert schema.execute_sync(query).data == stock.execute_sync(query).data

@@ -18,13 +18,15 @@ mutation($input: GenerateApiKeyInput!) {
   }
 }
 """
-LIST = "{ viewer { apiKeys { id name description prefix lastUsedAt } } }"
+LIST = "{ viewer { apiKeys { edges { node { id name description prefix lastUsedAt } } } } }"
 RENAME = """
 mutation($id: ID!, $name: String!) {
   renameApiKey(input: {id: $id, name: $name}) { apiKey { id name } errors { field code } }
 }
 """
-DELETE = "mutation($id: ID!) { deleteApiKey(input: {id: $id}) { success errors { field code } } }"
+DELETE = (
+    "mutation($id: String!) { deleteApiKey(input: {id: $id}) { success errors { field code } } }"
+)
 
 
 async def test_generated_key_is_shown_once_and_stored_only_as_a_hash(api):
@@ -44,7 +46,7 @@ async def test_generated_key_is_shown_once_and_stored_only_as_a_hash(api):
     stored = [str(v) for v in (await ApiKey.filter(id=row.id).values())[0].values()]
     assert not any(secret in value for value in stored)
     listed = await api.signed_in(alice).execute(LIST)
-    assert listed["viewer"]["apiKeys"] == [
+    assert [edge["node"] for edge in listed["viewer"]["apiKeys"]["edges"]] == [
         {
             "id": payload["apiKey"]["id"],
             "name": "laptop",

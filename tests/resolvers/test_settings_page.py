@@ -18,12 +18,16 @@ query SettingsPage {
     projectDefaults { entity { name isTeam } privacy codeSavingEnabled }
     availableEntities { name isTeam }
     teams {
-      id name type createdAt memberCount viewerRole
-      members { profile { username name photoUrl } role joinedAt }
-      organization { id name }
+      edges {
+        node {
+          id name type createdAt memberCount viewerRole
+          members { profile { username name photoUrl } role joinedAt }
+          organization { id name }
+        }
+      }
     }
     betaFeatures { key name description enabled }
-    apiKeys { id name description prefix createdAt lastUsedAt }
+    apiKeys { edges { node { id name description prefix createdAt lastUsedAt } } }
   }
 }
 """
@@ -87,13 +91,14 @@ async def test_settings_page_costs_the_same_for_1_team_and_for_50_teams_of_20(ap
     with count_queries() as fifty_teams:
         large = await client.execute(SETTINGS_PAGE)
 
-    assert len(small["viewer"]["teams"]) == 1
-    assert len(large["viewer"]["teams"]) == 50
-    assert all(len(t["members"]) == 20 and t["memberCount"] == 20 for t in large["viewer"]["teams"])
-    assert all(t["organization"] is not None for t in large["viewer"]["teams"])
+    teams = [edge["node"] for edge in large["viewer"]["teams"]["edges"]]
+    assert len(small["viewer"]["teams"]["edges"]) == 1
+    assert len(teams) == 50
+    assert all(len(t["members"]) == 20 and t["memberCount"] == 20 for t in teams)
+    assert all(t["organization"] is not None for t in teams)
     assert len(large["viewer"]["availableEntities"]) == 51
     assert [f["enabled"] for f in large["viewer"]["betaFeatures"]] == [False, True, False]
-    assert len(large["viewer"]["apiKeys"]) == 1
+    assert len(large["viewer"]["apiKeys"]["edges"]) == 1
     assert len(fifty_teams) == len(one_team), (one_team, fifty_teams)
     # Sign-in (with the viewer's own and default entities), memberships (with their
     # teams' organizations), members, catalog, toggles, API keys: six, not one per

@@ -65,7 +65,7 @@ query Organizations { organizations { name } }
 VIEWER_TEAMS = """
 {
   viewer {
-    teams { name viewerRole }
+    teams { edges { node { name viewerRole } } }
     availableEntities { name isTeam }
   }
 }
@@ -180,12 +180,23 @@ async def test_create_team_unknown_organization_id_is_not_found(api, organizatio
     assert await team_rows() == before
 
 
+async def test_create_team_without_an_organization_as_wandb_sends_it(api):
+    root = await sign_up("root", admin=True)
+
+    data = await api.signed_in(root).execute(CREATE_TEAM, {"input": {"teamName": "ml-lab"}})
+
+    assert data["createTeam"]["errors"] == []
+    assert data["createTeam"]["team"]["type"] == "WORK"
+    assert data["createTeam"]["team"]["organization"] is None
+    assert (await team_rows())["teams"] == [("ml-lab", "WORK", None)]
+
+
 @pytest.mark.parametrize(
     "organization",
-    [{}, {"organizationId": "1", "organizationName": "Acme"}, {"organizationName": "   "}],
-    ids=["neither", "both", "blank-name"],
+    [{"organizationId": "1", "organizationName": "Acme"}, {"organizationName": "   "}],
+    ids=["both", "blank-name"],
 )
-async def test_create_team_needs_one_organization_choice(api, organization):
+async def test_create_team_takes_at_most_one_organization_choice(api, organization):
     root = await sign_up("root", admin=True)
     await Organization.create(id=1, name="Acme", name_key="acme")
     before = await team_rows()
@@ -247,7 +258,7 @@ async def test_create_team_reports_every_bad_field(api):
     root = await sign_up("root", admin=True)
 
     data = await api.signed_in(root).execute(
-        CREATE_TEAM, {"input": {"teamName": "x", "type": "WORK"}}
+        CREATE_TEAM, {"input": {"teamName": "x", "type": "WORK", "organizationName": " "}}
     )
 
     assert data["createTeam"]["errors"] == [
@@ -349,7 +360,7 @@ async def test_team_is_visible_to_members_and_admins(api):
 
 TEAM_ORGANIZATIONS = """
 query Organizations($username: String!, $name: String!) {
-  viewer { teams { name organization { id name } } }
+  viewer { teams { edges { node { name organization { id name } } } } }
   user(username: $username) { teams { name organization { id name } } }
   team(name: $name) { name organization { id name } }
 }
@@ -369,7 +380,7 @@ async def test_a_teams_organization_is_the_same_however_the_team_is_reached(api)
 
     teams = [{"name": "lab", "organization": acme}, {"name": "ops", "organization": None}]
     for answer in seen:
-        assert answer["viewer"]["teams"] == teams
+        assert [edge["node"] for edge in answer["viewer"]["teams"]["edges"]] == teams
         assert answer["user"]["teams"] == teams
     assert [answer["team"] for answer in seen] == teams
 
@@ -458,10 +469,12 @@ async def test_viewer_teams_and_available_entities_by_name(api):
     data = await api.signed_in(ada).execute(VIEWER_TEAMS)
 
     assert data["viewer"] == {
-        "teams": [
-            {"name": "Alpha", "viewerRole": "MEMBER"},
-            {"name": "zeta", "viewerRole": "ADMIN"},
-        ],
+        "teams": {
+            "edges": [
+                {"node": {"name": "Alpha", "viewerRole": "MEMBER"}},
+                {"node": {"name": "zeta", "viewerRole": "ADMIN"}},
+            ]
+        },
         "availableEntities": [
             {"name": "ada", "isTeam": False},
             {"name": "Alpha", "isTeam": True},

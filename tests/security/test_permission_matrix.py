@@ -79,12 +79,21 @@ RUN_STATE = '{entityName: "%s", projectName: "p", runName: "r", state: CRASHED}'
 
 ROWS = [
     # Queries: what is not public.
-    Row("viewer", "{ viewer { email apiKeys { prefix } } }", ("null", "ok", "ok", "ok", "ok")),
+    Row("viewer", "{ viewer { email apiKeys { edges { node { prefix } } } } }",
+        ("null", "ok", "ok", "ok", "ok")),
     Row("team", f'{{ team(name: "{TEAM}") {{ members {{ role }} }} }}',
         ("null", "null", "ok", "ok", "ok")),
     Row("user", '{ user(username: "alice") { teams { storageUsage { usedBytes } } } }',
         ("FORBIDDEN", "FORBIDDEN", "ok", "ok", "ok"), label="team-storage"),
     Row("organizations", "{ organizations { name } }", (ANON, "ok", "ok", "ok", "ok")),
+    Row("entity", f'{{ entity(name: "{TEAM}") {{ members {{ email }} }} }}',
+        ("null", "null", "ok", "ok", "ok")),
+    Row("entity", '{ entity(name: "alice") { members { email } } }',
+        ("null", "null", "null", "ok", "ok"), label="user-entity"),
+    Row("users", "{ users { edges { node { email apiKeys { edges { node { prefix } } } } } } }",
+        SITE_ADMIN_ONLY),
+    Row("users", "{ users { edges { node { alertSubscriptions { id } } } } }",
+        (ANON, "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"), label="others-alerts"),
     # The viewer's own settings: anyone signed in, on their own account.
     Row("updateUser", _m("updateUser", '{bio: "hi"}'), SIGNED_IN),
     Row("removeProfilePhoto", _m("removeProfilePhoto", "{}"), SIGNED_IN),
@@ -106,7 +115,8 @@ ROWS = [
     Row("renameApiKey", "mutation($id: ID!) { renameApiKey(input: {id: $id, name: \"x\"}) "
         "{ errors { code } } }", (ANON, "NOT_FOUND", "NOT_FOUND", "ok", "NOT_FOUND"),
         variables=lambda w, s: {"id": w.key_id}),
-    Row("deleteApiKey", "mutation($id: ID!) { deleteApiKey(input: {id: $id}) { errors { code } } }",
+    Row("deleteApiKey",
+        "mutation($id: String!) { deleteApiKey(input: {id: $id}) { errors { code } } }",
         (ANON, "NOT_FOUND", "NOT_FOUND", "ok", "NOT_FOUND"),
         variables=lambda w, s: {"id": w.key_id}),
     Row("connectSlack", "mutation($state: String!) { connectSlack(input: {code: \"c\", "

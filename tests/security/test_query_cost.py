@@ -75,7 +75,8 @@ def test_the_cost_counts_each_list_at_its_page():
     rule = limits_rule(max_depth=10, max_aliases=50, max_cost=0)
     cases = {
         "{ viewer { username } }": 1 + 1,
-        "{ viewer { teams { name } } }": 1 + (1 + LIST_BOUND * 1),
+        '{ user(username: "a") { teams { name } } }': 1 + (1 + LIST_BOUND * 1),
+        "{ viewer { teams { edges { node { name } } } } }": 1 + (1 + (1 + 50 * (1 + 1))),
         "{ organizations { name } }": 1 + 20 * 1,  # the argument's default page
         "{ organizations(first: 3) { name id } }": 1 + 3 * 2,
         "query($n: Int) { organizations(first: $n) { name } }": 1 + LIST_BOUND,

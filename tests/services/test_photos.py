@@ -193,7 +193,8 @@ async def test_body_over_the_upload_limit_is_refused_with_413(api):
     )
 
     assert status == 413
-    assert "too large" in body["text"]
+    [error] = body["errors"]
+    assert "too large" in error["message"]
     assert media_files() == []
 
 

@@ -4,7 +4,7 @@ import { gql } from "../graphql.js";
 import { $, action, busy, clearErrors, h, showErrors, status, submitter, time } from "../ui.js";
 
 const KEY = `id name description prefix createdAt lastUsedAt`;
-const QUERY = `query ApiKeys { viewer { apiKeys { ${KEY} } } }`;
+const QUERY = `query ApiKeys { viewer { apiKeys(first: 100) { edges { node { ${KEY} } } } } }`;
 const GENERATE = `mutation GenerateApiKey($input: GenerateApiKeyInput!) {
   generateApiKey(input: $input) { apiKey { ${KEY} } secret errors { field message code } }
 }`;
@@ -19,7 +19,7 @@ let wired = false;
 
 export async function load(root) {
   const { viewer } = await gql(QUERY);
-  render(root, viewer.apiKeys);
+  render(root, viewer.apiKeys.edges.map((edge) => edge.node));
   if (!wired) wire(root);
   wired = true;
 }

@@ -6,7 +6,7 @@ import { $, action, busy, clearErrors, h, humanize, showErrors, status, submitte
 
 const TEAM = `id name type createdAt memberCount viewerRole organization { id name }
   members { role joinedAt profile { username name } }`;
-const QUERY = `query Teams { viewer { username admin teams { ${TEAM} } } }`;
+const QUERY = `query Teams { viewer { username admin teams(first: 100) { edges { node { ${TEAM} } } } } }`;
 const ORGANIZATIONS = `query Organizations($search: String) {
   organizations(search: $search, first: 20) { id name }
 }`;
@@ -40,12 +40,13 @@ export async function load(root, page) {
 
 function renderTeams(root, page, viewer) {
   const list = $("#teams-list", root);
-  if (!viewer.teams.length) {
+  const teams = viewer.teams.edges.map((edge) => edge.node);
+  if (!teams.length) {
     const hint = viewer.admin ? "Create one below." : "Ask a team admin to add you to one.";
     list.replaceChildren(h("p", { class: "muted", text: `You are not in any team. ${hint}` }));
     return;
   }
-  list.replaceChildren(...viewer.teams.map((team) => teamCard(team, viewer.username, page)));
+  list.replaceChildren(...teams.map((team) => teamCard(team, viewer.username, page)));
 }
 
 function teamCard(team, me, page) {
