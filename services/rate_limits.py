@@ -80,11 +80,9 @@ class Limiter:
     async def spend(self, action: Action, caller: Caller) -> None:
         """Counts one `action` for each of `caller`'s identities; `RateLimited`, with
         the seconds until a place frees, once any of them is over its limit."""
-        for by, identity in (("key", caller.key), ("account", caller.account)):
+        for by, identity in zip(BY, (caller.key, caller.account, caller.address), strict=True):
             if identity is not None:
                 await self._hit(action, by, str(identity))
-        if caller.address is not None:
-            await self._hit(action, "address", caller.address)
 
     async def _hit(self, action: Action, by: str, identity: str) -> None:
         for item in self._items.get((action.name, by), ()):
