@@ -149,6 +149,7 @@ class GraphQLApp(GraphQL[Context, None]):
             user=signed_in.user,
             credentials_expire_at=signed_in.expires_at,
             api_key_id=signed_in.api_key_id,
+            api_key_scopes=signed_in.api_key_scopes,
         )
         if context.user is not None:
             # Sign-in read the viewer's own and default entities: no second trip.
@@ -172,6 +173,7 @@ class GraphQLApp(GraphQL[Context, None]):
         context.user = authorization.user
         context.credentials_expire_at = authorization.expires_at
         context.api_key_id = authorization.api_key_id
+        context.api_key_scopes = authorization.api_key_scopes
         return None
 
 

@@ -36,20 +36,22 @@ async def _account(username: str) -> User | None:
 
 
 async def user_for_claims(claims: Claims) -> User:
-    """The token's account, created on its first sign-in."""
+    """The token's account, created on its first sign-in; `InvalidCredentials` for a
+    token issued before an account of that name was deleted."""
     user = await _account(claims.username)
-    if user is not None:
-        return user
-    try:
-        return await _create_account(claims)
-    except IntegrityError:
-        # Two first requests raced; the other one created the account.
-        user = await _account(claims.username)
-        if user is None:
-            raise InvalidCredentials(
-                f"The name {claims.username!r} belongs to a team, not an account."
-            ) from None
-        return user
+    if user is None:
+        try:
+            user = await _create_account(claims)
+        except IntegrityError:
+            # Two first requests raced; the other one created the account.
+            user = await _account(claims.username)
+            if user is None:
+                raise InvalidCredentials(
+                    f"The name {claims.username!r} belongs to a team, not an account."
+                ) from None
+    # The entity came with the account (select_related): this costs no statement.
+    _check_issued_after(claims, user.entity)
+    return user
 
 
 async def _create_account(claims: Claims) -> User:
@@ -62,7 +64,8 @@ async def _create_account(claims: Claims) -> User:
                 f"The name {claims.username!r} belongs to a team, not an account."
             )
         elif entity.deleted_at is not None:
-            _check_not_revoked(claims, entity.deleted_at)
+            _check_issued_after(claims, entity)
+            # `tokens_valid_after` stays: the new account must not take the old one's tokens.
             await Entity.filter(id=entity.id).update(deleted_at=None, storage_limit_bytes=None)
         user = await User.create(
             entity=entity,
@@ -78,9 +81,20 @@ async def _create_account(claims: Claims) -> User:
     return user
 
 
-def _check_not_revoked(claims: Claims, deleted_at: datetime) -> None:
-    # A deleted account's name is a tombstone: a token minted before the
-    # deletion was a credential of the deleted account and must not revive it.
+def _check_issued_after(claims: Claims, entity: Entity) -> None:
+    # A deleted account's credentials die with it: a token minted before the
+    # deletion must neither revive the account nor sign in to the one that holds
+    # the name since. A token without `iat` cannot show it is newer.
+    valid_after = _latest(entity.tokens_valid_after, entity.deleted_at)
+    if valid_after is None:
+        return
     issued_at = claims.issued_at
-    if issued_at is None or datetime.fromtimestamp(issued_at, UTC) <= deleted_at:
-        raise InvalidCredentials("This account was deleted; the token is no longer valid.")
+    if issued_at is None or datetime.fromtimestamp(issued_at, UTC) <= valid_after:
+        raise InvalidCredentials(
+            f"This token was issued before the account {claims.username!r} was deleted, "
+            "and is no longer valid: sign in again for a new one."
+        )
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    return max((moment for moment in moments if moment is not None), default=None)

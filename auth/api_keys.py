@@ -25,8 +25,11 @@ _KEY = Prepared(
         .limit(1)
     )
 )
-#: `lastUsedAt` is written at most this often per key, so busy trackers cost no writes.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+#: `lastUsedAt` is written only when the stored value is older than this: a busy key
+#: costs one UPDATE per five minutes (across every process, as the update is
+#: conditional), not one per request, and `lastUsedAt` lags its newest use by at most
+#: five minutes.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,18 @@ def generate() -> NewKey:
     return NewKey(secret=secret, prefix=secret[:PREFIX_LENGTH], key_hash=hash_key(secret))
 
 
+def expired(expires_at: datetime) -> str:
+    """Why a key is refused once `expires_at` has passed, over HTTP and on a socket."""
+    return f"The API key expired at {expires_at.astimezone(UTC).isoformat(timespec='seconds')}."
+
+
 def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 async def live_key(secret: str) -> ApiKey:
-    """A live key, its owner read with it; `InvalidCredentials` for a malformed,
-    unknown or deleted one."""
+    """A live key, its owner read with it (and its scopes and expiry, columns of the
+    same row); `InvalidCredentials` for a malformed, unknown, deleted or expired one."""
     if len(secret) != KEY_LENGTH or not all(c in _ALPHABET for c in secret):
         raise InvalidCredentials("The API key is malformed: it must be 40 letters and digits.")
     found = await _KEY([hash_key(secret)])
@@ -55,6 +63,9 @@ async def live_key(secret: str) -> ApiKey:
     if key is None:
         raise InvalidCredentials("The API key is not valid: it may have been deleted.")
     now = datetime.now(UTC)
+    if key.expires_at is not None and key.expires_at <= now:
+        # Refused before `lastUsedAt` is written: an expired key is not a use.
+        raise InvalidCredentials(expired(key.expires_at))
     if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
         # A conditional update: concurrent requests write it once between them.
         await ApiKey.filter(

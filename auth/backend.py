@@ -17,6 +17,7 @@ from auth.accounts import user_for_claims
 from auth.api_keys import live_key
 from auth.errors import InvalidCredentials
 from auth.tokens import verify_token
+from models.api_key import ApiKeyScope
 from models.user import User
 
 
@@ -27,6 +28,7 @@ class SignedInUser(BaseUser):
         self.user = authorization.user
         self.expires_at = authorization.expires_at
         self.api_key_id = authorization.api_key_id
+        self.api_key_scopes = authorization.api_key_scopes
 
     @property
     def is_authenticated(self) -> bool:
@@ -44,10 +46,13 @@ class SignedInUser(BaseUser):
 @dataclass(frozen=True)
 class Authorization:
     user: User
-    #: Unix time at which the credentials expire; None for an API key.
+    #: Unix time at which the credentials expire: the token's `exp`, or the API key's
+    #: `expiresAt`; None for a key that never expires.
     expires_at: float | None
     #: The API key signed in with, if any.
     api_key_id: int | None = None
+    #: What that key may do; None for a token, whose session may do everything.
+    api_key_scopes: frozenset[ApiKeyScope] | None = None
 
 
 async def authorize(value: str) -> Authorization:
@@ -59,7 +64,8 @@ async def authorize(value: str) -> Authorization:
         return Authorization(await user_for_claims(claims), claims.expires_at)
     if scheme.lower() == "basic" and credentials:
         key = await live_key(_api_key_from_basic(credentials))
-        return Authorization(key.user, None, key.id)
+        expires_at = key.expires_at.timestamp() if key.expires_at is not None else None
+        return Authorization(key.user, expires_at, key.id, key.scope_set)
     raise InvalidCredentials(
         "The Authorization header must be 'Bearer <token>' or 'Basic base64(api:<API key>)'."
     )

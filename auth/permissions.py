@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from strawberry.permission import BasePermission
 
-from errors import Unauthenticated
+from errors import Forbidden, Unauthenticated
+from models.api_key import ApiKeyScope
 from resolvers.context import Info
 
 
@@ -43,3 +44,43 @@ class IsOwnAccount(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         user = info.context.user
         return user is not None and source.model.id == user.id
+
+
+class NeedsScope(BasePermission):
+    """What an API key must hold to reach a field; `schema.common` gives every root
+    field one (`NEEDS[scope]`), or none for a public field.
+
+    A signed-in session (a token) passes, as does an anonymous caller: sessions are
+    not scoped, and what an anonymous caller may do is for the field's other
+    permissions to say. A key without the scope is refused whatever its account
+    may do, so a leaked run tracker's key cannot mint keys or change the account."""
+
+    scope: ClassVar[ApiKeyScope]
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        granted = info.context.api_key_scopes
+        if granted is None or self.scope in granted:
+            return True
+        # Raised, not set on `self`, for the reason `IsAdmin` gives.
+        raise Forbidden(
+            f"This API key lacks the {self.scope} scope, which {info.field_name} needs: "
+            f"use a key with {self.scope}, or sign in."
+        )
+
+
+class NeedsRead(NeedsScope):
+    scope = ApiKeyScope.READ
+
+
+class NeedsRuns(NeedsScope):
+    scope = ApiKeyScope.RUNS
+
+
+class NeedsAccount(NeedsScope):
+    scope = ApiKeyScope.ACCOUNT
+
+
+NEEDS: dict[ApiKeyScope, type[NeedsScope]] = {
+    needs.scope: needs for needs in (NeedsRead, NeedsRuns, NeedsAccount)
+}

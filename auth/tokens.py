@@ -17,12 +17,16 @@ from jose.exceptions import ExpiredSignatureError, JWTClaimsError
 
 import config
 from auth.errors import InvalidCredentials
+from errors import Invalid
+from text_checks import email_address, has_control_characters, text, unstorable
 
 #: Tokens larger than this are refused unread; a real one is well under 2 KB.
 MAX_TOKEN_BYTES = 8 * 1024
 #: Clock skew tolerated on `exp`, `nbf` and `iat`.
 LEEWAY_SECONDS = 30
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: The longest `name` claim accepted: what the account's name holds (`User.name`).
+NAME_LENGTH = 128
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ def verify_token(token: str) -> Claims:
         raise InvalidCredentials(f"Tokens signed with {algorithm!r} are not accepted.")
     options = {
         "require_exp": True,
-        "require_sub": True,
+        # `sub` is checked by `_claims`, whose refusals name the claim.
+        "verify_sub": False,
         "require_iss": bool(config.JWT_ISSUER),
         "require_aud": bool(config.JWT_AUDIENCE),
         "verify_aud": bool(config.JWT_AUDIENCE),
@@ -81,22 +86,67 @@ def verify_token(token: str) -> Claims:
 
 def _claims(claims: dict[str, Any]) -> Claims:
     username = claims.get("sub")
+    if username is None:
+        raise InvalidCredentials("The token has no subject (`sub` claim): it names no account.")
     if not isinstance(username, str) or not USERNAME.fullmatch(username):
-        raise InvalidCredentials("The token's subject is not a valid username.")
+        raise InvalidCredentials(
+            "The token's subject (`sub` claim) is not a valid username: 1 to 64 letters, "
+            "digits, '-' and '_', starting with a letter or digit."
+        )
     issued_at = claims.get("iat")
     if issued_at is not None:
         if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
             raise InvalidCredentials("The token's issue time is not a number.")
         if issued_at > time.time() + LEEWAY_SECONDS:
             raise InvalidCredentials("The token claims to be issued in the future.")
-    email, name = claims.get("email"), claims.get("name")
     return Claims(
         username=username,
-        email=email[:320] if isinstance(email, str) else "",
-        name=name[:128] if isinstance(name, str) else username,
+        email=_email(claims.get("email")),
+        name=_name(claims.get("name")) or username,
         issued_at=float(issued_at) if issued_at is not None else None,
         expires_at=float(claims["exp"]),
     )
+
+
+# `email` and `name` are checked as the same fields of an input are, and a bad one
+# refuses the token, naming the claim: stored as they came, they failed in the
+# database on every request (an unpaired surrogate, NUL) or sent alert mail to a
+# list of addresses ("a@x, b@x"). A long name is refused rather than cut: a cut
+# one is not the name the identity provider holds, and inputs refuse it too.
+
+
+def _email(value: object) -> str:
+    """The `email` claim, one address; "" when the token has none."""
+    if value is None or value == "":
+        return ""
+    label = "The token's `email` claim"
+    address = _text_claim(value, label)
+    if has_control_characters(address) or any(c.isspace() for c in address):
+        # Not stripped, as an input's is: an identity provider sends no stray space.
+        raise InvalidCredentials(f"{label} cannot contain spaces or control characters.")
+    try:
+        return email_address(address, field="email", label=label)
+    except Invalid as refused:
+        raise InvalidCredentials(refused.message) from None
+
+
+def _name(value: object) -> str:
+    """The `name` claim stripped of surrounding space; "" when the token has none."""
+    if value is None:
+        return ""
+    label = "The token's `name` claim"
+    try:
+        return text(_text_claim(value, label), field="name", label=label, max_length=NAME_LENGTH)
+    except Invalid as refused:
+        raise InvalidCredentials(refused.message) from None
+
+
+def _text_claim(value: object, label: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidCredentials(f"{label} must be a string.")
+    if unstorable(value):
+        raise InvalidCredentials(f"{label} cannot contain NUL or unpaired surrogate characters.")
+    return value
 
 
 def issue_token(

@@ -17,6 +17,11 @@ class AlertEventType(StrEnum):
     RUN_CRASHED = "RUN_CRASHED"
     SCRIPTABLE = "SCRIPTABLE"
     TEST = "TEST"
+    INVITE = "INVITE"
+
+
+#: Sent when they happen, to whom they concern, whatever the subscriptions say.
+UNSUBSCRIBABLE = frozenset({AlertEventType.TEST, AlertEventType.INVITE})
 
 
 class AlertChannel(StrEnum):
@@ -98,6 +103,9 @@ class AlertDelivery(Model):
         "models.User", related_name="alert_deliveries", on_delete=fields.CASCADE
     )
     channel = fields.CharEnumField(AlertChannel, max_length=8)
+    #: An email address to send to instead of the account's own: an invitation
+    #: mailed to an address that may have no account yet.
+    address = fields.CharField(max_length=320, null=True)
     status = fields.CharEnumField(DeliveryStatus, default=DeliveryStatus.PENDING, max_length=16)
     attempts = fields.IntField(default=0)
     last_error = fields.TextField(null=True)

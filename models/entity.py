@@ -34,6 +34,10 @@ class Entity(Model):
     #: Set when the account was deleted: the name stays taken, and tokens issued
     #: before this moment never bring the account back.
     deleted_at = Timestamp(null=True)
+    #: Tokens issued at or before this moment are refused, for any account of this name.
+    #: Set when an account is deleted and never cleared: an account made again with the
+    #: name does not inherit the old one's tokens. Read with the account at each sign-in.
+    tokens_valid_after = Timestamp(null=True)
     #: The storage quota, null means the default plan.
     storage_limit_bytes = fields.BigIntField(null=True)
     created_at = Timestamp(auto_now_add=True)

@@ -4,6 +4,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from models.timestamps import Timestamp
@@ -70,6 +71,7 @@ class Team(Model):
     created_at = Timestamp(auto_now_add=True)
 
     members: fields.ReverseRelation[TeamMember]
+    invites: fields.ReverseRelation[Invite]
 
     entity_id: int
     organization_id: int | None
@@ -99,3 +101,42 @@ class TeamMember(Model):
         unique_together = (("team", "user"),)
         # A user's teams are read on every settings page.
         indexes = (("user_id",),)
+
+
+class Invite(Model):
+    """An invitation to join a team, waiting for the invitee's answer: to an account
+    by username, or to whoever signs in with an email address."""
+
+    id = fields.IntField(primary_key=True)
+    team: fields.ForeignKeyRelation[Team] = fields.ForeignKeyField(
+        "models.Team", related_name="invites", on_delete=fields.CASCADE
+    )
+    #: The admin who sent it, null once that account is deleted.
+    from_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sent_invites", null=True, on_delete=fields.SET_NULL
+    )
+    #: An invitation by username.
+    to_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="invites", null=True, on_delete=fields.CASCADE
+    )
+    #: An invitation by email, as it was typed, and lower-cased (`email_key`): the
+    #: account whose address it is may accept it.
+    email = fields.CharField(max_length=320, null=True)
+    email_key = fields.CharField(max_length=320, null=True, db_index=True)
+    role = fields.CharEnumField(TeamRole, default=TeamRole.MEMBER, max_length=16)
+    created_at = Timestamp(auto_now_add=True)
+
+    team_id: int
+    from_user_id: int | None
+    to_user_id: int | None
+
+    @staticmethod
+    def addressed_to(user_id: int, address_key: str | None) -> Q:
+        """The invitations an account may answer: by its id, or by its address's key."""
+        mine = Q(to_user_id=user_id)
+        return mine | Q(email_key=address_key) if address_key else mine
+
+    class Meta:
+        table = "team_invite"
+        # One invitation per invitee and team; NULLs (the other kind) never collide.
+        unique_together = (("team", "to_user"), ("team", "email_key"))

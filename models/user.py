@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from models.beta import UserBetaFeature
     from models.entity import Entity
     from models.integration import GithubIntegration, OAuthState, SlackIntegration
-    from models.team import TeamMember
+    from models.team import Invite, TeamMember
 
 
 def photo_address(photo_file: str | None) -> str | None:
@@ -82,6 +82,8 @@ class User(Model):
     slack_integration: fields.BackwardOneToOneRelation[SlackIntegration]
     github_integration: fields.BackwardOneToOneRelation[GithubIntegration]
     oauth_states: fields.ReverseRelation[OAuthState]
+    invites: fields.ReverseRelation[Invite]
+    sent_invites: fields.ReverseRelation[Invite]
 
     entity_id: int
     default_entity_id: int

@@ -61,7 +61,9 @@ class Alert:
 
     @property
     def link(self) -> str:
-        """Where to look: the run's page, or the alert settings for a test alert."""
+        """Where to look: the run's page, the invitations, or the alert settings."""
+        if self.type == AlertEventType.INVITE:
+            return f"{config.PUBLIC_URL}/settings#teams"
         if not self.project_name:
             return f"{config.PUBLIC_URL}/settings"
         parts = (self.entity_name, self.project_name, "runs", self.run_name)

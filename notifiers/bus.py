@@ -9,6 +9,11 @@ stays the one source of truth. Notices published while a process was cut off
 from Redis are not lost to its subscribers: after a reconnect each of them is
 told to resynchronise, and reads what it missed from the database.
 
+It carries revocations too: an API key or an account was deleted, and every socket
+it opened, on every process, must end. A process that could not publish one ends
+its own sockets at once, and once Redis is back every process is told to
+resynchronise, which for a socket means reading its credentials again.
+
     BusError
     └── SubscriberTooSlow   a subscriber fell `max_pending` notices behind and was ended
 """
@@ -20,7 +25,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +83,24 @@ class Resync:
 RESYNC = Resync()
 
 
+@dataclass(frozen=True)
+class Revocation:
+    """Credentials of `user_id` were revoked: one API key, or (no key) every credential
+    of the account, its tokens included."""
+
+    user_id: int
+    api_key_id: int | None = None
+
+    def ends(self, api_key_id: int | None) -> bool:
+        """Whether what signed in with `api_key_id` (None: a token) must end."""
+        return self.api_key_id is None or self.api_key_id == api_key_id
+
+
+#: Hears each revocation of one account's credentials, and RESYNC when the bus may
+#: have missed some. Called by the bus as the news arrives: it must not block.
+Watcher = Callable[[Revocation | Resync], None]
+
+
 class Subscription:
     """One listener's bounded queue of notices for one user."""
 
@@ -124,6 +147,7 @@ class Bus:
 
     def __init__(self) -> None:
         self._subscriptions: dict[int, set[Subscription]] = {}
+        self._watchers: dict[int, set[Watcher]] = {}
 
     async def start(self) -> None:
         pass
@@ -132,6 +156,9 @@ class Bus:
         pass
 
     async def publish(self, notice: Notice) -> None:
+        raise NotImplementedError
+
+    async def revoke(self, revocation: Revocation) -> None:
         raise NotImplementedError
 
     @contextlib.contextmanager
@@ -147,6 +174,19 @@ class Bus:
                 if not listeners:
                     del self._subscriptions[user_id]
 
+    @contextlib.contextmanager
+    def watch(self, user_id: int, watcher: Watcher) -> Iterator[None]:
+        """`watcher` hears of revocations of `user_id`'s credentials until the block ends."""
+        self._watchers.setdefault(user_id, set()).add(watcher)
+        try:
+            yield
+        finally:
+            watchers = self._watchers.get(user_id)
+            if watchers is not None:
+                watchers.discard(watcher)
+                if not watchers:
+                    del self._watchers[user_id]
+
     @property
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._subscriptions.values())
@@ -158,10 +198,17 @@ class Bus:
             for subscription in tuple(listeners):
                 subscription.offer(notice)
 
+    def dispatch_revocation(self, revocation: Revocation) -> None:
+        for watcher in tuple(self._watchers.get(revocation.user_id, ())):
+            watcher(revocation)
+
     def resync_all(self) -> None:
         for listeners in self._subscriptions.values():
             for subscription in listeners:
                 subscription.resync()
+        for watchers in tuple(self._watchers.values()):
+            for watcher in tuple(watchers):
+                watcher(RESYNC)
 
 
 class LocalBus(Bus):
@@ -169,6 +216,9 @@ class LocalBus(Bus):
 
     async def publish(self, notice: Notice) -> None:
         self.dispatch(notice.user_id, notice.event_id, notice.kind)
+
+    async def revoke(self, revocation: Revocation) -> None:
+        self.dispatch_revocation(revocation)
 
 
 class RedisBus(Bus):
@@ -214,20 +264,34 @@ class RedisBus(Bus):
                 await client.aclose()
 
     async def publish(self, notice: Notice) -> None:
+        message = json.dumps({"u": notice.user_id, "e": notice.event_id, "k": notice.kind})
+        if not await self._send(message):
+            # The event is committed: local subscribers still hear of it now, and
+            # every process is told to resynchronise as soon as Redis is back.
+            logger.warning("Could not publish alert %s to Redis", notice.event_id)
+            self.dispatch(notice.user_id, notice.event_id, notice.kind)
+
+    async def revoke(self, revocation: Revocation) -> None:
+        message = json.dumps({"revoke": revocation.user_id, "key": revocation.api_key_id})
+        if not await self._send(message):
+            # The sockets of this process end now; those of the others read their
+            # credentials again when told to resynchronise, as soon as Redis is back.
+            logger.warning("Could not publish the revocation of %s to Redis", revocation)
+            self.dispatch_revocation(revocation)
+
+    async def _send(self, message: str) -> bool:
+        """Whether `message` was published; after a failure, a resync goes first."""
         if self._client is None:
             raise BusError("The bus is not started.")
-        message = json.dumps({"u": notice.user_id, "e": notice.event_id, "k": notice.kind})
         try:
             if self._missed_publish:
                 await self._client.publish(self.channel, RESYNC_MESSAGE)
                 self._missed_publish = False
             await self._client.publish(self.channel, message)
         except (RedisError, OSError):
-            # The event is committed: local subscribers still hear of it now, and
-            # every process is told to resynchronise as soon as Redis is back.
-            logger.warning("Could not publish alert %s to Redis", notice.event_id)
             self._missed_publish = True
-            self.dispatch(notice.user_id, notice.event_id, notice.kind)
+            return False
+        return True
 
     async def _read_forever(self) -> None:
         delay = RECONNECT_BASE_SECONDS
@@ -264,13 +328,18 @@ class RedisBus(Bus):
                     self._handle(message.get("data"))
         finally:
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
 
     def _handle(self, data: object) -> None:
         try:
             body = json.loads(data)  # type: ignore[arg-type]
             if body.get("resync"):
                 self.resync_all()
+                return
+            if "revoke" in body:
+                key = body.get("key")
+                revocation = Revocation(int(body["revoke"]), None if key is None else int(key))
+                self.dispatch_revocation(revocation)
                 return
             kind = DELIVERY if body.get("k") == DELIVERY else RAISED
             self.dispatch(int(body["u"]), int(body["e"]), kind)

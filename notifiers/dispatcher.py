@@ -290,7 +290,7 @@ async def _alert(delivery: AlertDelivery) -> Alert:
 
 async def _recipient(delivery: AlertDelivery) -> str:
     if delivery.channel == AlertChannel.EMAIL:
-        return delivery.user.email
+        return delivery.address or delivery.user.email
     integration = await SlackIntegration.filter(user_id=delivery.user_id).first()
     if integration is None:
         raise PermanentFailure("Slack is not connected any more.")

@@ -1,10 +1,13 @@
-"""After commit: the one place that hears of every committed change to alerts.
+"""After commit: the one place that hears of every committed change to alerts, and of
+every credential revoked.
 
 `after_commit` is called once the rows of a new alert event (with its deliveries)
-are committed, and again each time the dispatcher commits a delivery's new status.
-It publishes the change on the process's alert bus (`notifiers.bus`), in the
+are committed, and again each time the dispatcher commits a delivery's new status;
+and once an API key's or an account's deletion is committed (`CredentialsRevoked`).
+It publishes the change on the process's bus (`notifiers.bus`), in the
 background: it must not block and must not fail the caller, whose rows are
-already committed. Live subscribers read the event itself from the database.
+already committed. Live subscribers read the event itself from the database;
+sockets opened with revoked credentials are closed (`api.websocket`).
 """
 
 from __future__ import annotations
@@ -35,10 +38,22 @@ class AlertChange:
     kind: ChangeKind
 
 
-def after_commit(change: AlertChange) -> None:
+@dataclass(frozen=True)
+class CredentialsRevoked:
+    """What `user_id` signed in with is gone: one API key, or (no key) the account."""
+
+    user_id: int
+    #: The API key deleted; None when the account was, with all its keys and tokens.
+    api_key_id: int | None = None
+
+
+def after_commit(change: AlertChange | CredentialsRevoked) -> None:
     """Called after the transaction that made `change` committed."""
-    notice = bus.Notice(change.user_id, change.event_id, change.kind.value)
-    task = asyncio.get_running_loop().create_task(_publish(notice))
+    if isinstance(change, CredentialsRevoked):
+        publishing = _revoke(bus.Revocation(change.user_id, change.api_key_id))
+    else:
+        publishing = _publish(bus.Notice(change.user_id, change.event_id, change.kind.value))
+    task = asyncio.get_running_loop().create_task(publishing)
     _publishing.add(task)
     task.add_done_callback(_publishing.discard)
 
@@ -48,6 +63,13 @@ async def _publish(notice: bus.Notice) -> None:
         await bus.current().publish(notice)
     except Exception:  # the change is committed: a lost notice must not become an error
         logger.exception("Could not publish alert %s", notice.event_id)
+
+
+async def _revoke(revocation: bus.Revocation) -> None:
+    try:
+        await bus.current().revoke(revocation)
+    except Exception:  # the deletion is committed: it must not become an error
+        logger.exception("Could not publish the revocation of %s", revocation)
 
 
 async def drain() -> None:

@@ -6,7 +6,9 @@ The caller returns as soon as the rows are committed; the dispatcher sends them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -30,7 +32,24 @@ MAX_WAIT = timedelta(days=3650)
 _SENT = (DeliveryStatus.PENDING, DeliveryStatus.DELIVERED)
 
 
-async def raise_alert(
+async def raise_alert(user: User, **alert: Any) -> AlertEvent:
+    """Record an alert for `user` and queue its deliveries (`record_alert`), in a
+    transaction of its own, and announce it once committed."""
+    async with in_transaction():
+        recorded = await record_alert(user, **alert)
+    announce(recorded)
+    return recorded.event
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An alert written in a transaction not yet committed, to `announce` after it."""
+
+    event: AlertEvent
+    queued: bool
+
+
+async def record_alert(
     user: User,
     *,
     type: AlertEventType,
@@ -42,51 +61,58 @@ async def raise_alert(
     run_name: str = "",
     wait_duration_ms: int | None = None,
     channels: Sequence[AlertChannel] | None = None,
-) -> AlertEvent:
-    """Record an alert for `user` and queue its deliveries.
+    address: str | None = None,
+) -> Recorded:
+    """Write an alert for `user` and its deliveries, within the caller's transaction.
 
     `channels` None sends by the user's enabled subscriptions to `type`; a test
-    alert names its channels. Within `wait_duration_ms` of an alert with the same
-    title for the same run that was sent, the deliveries are SUPPRESSED.
+    alert names its channels, an invitation its `address` too. Within
+    `wait_duration_ms` of an alert with the same title for the same run that was
+    sent, the deliveries are SUPPRESSED.
     """
-    async with in_transaction():
-        if wait_duration_ms:
-            # Alerts of one user that may suppress each other are written one at a
-            # time (a row lock on PostgreSQL, SQLite writes one at a time anyway): two
-            # copies of one alert arriving together must not both be sent.
-            await User.filter(id=user.id).select_for_update().first()
-        now = datetime.now(UTC)
-        if channels is None:
-            channels = await subscribed_channels(user.id, type)
-        suppressed = bool(channels) and await _sent_within(
-            user.id, type, title, entity_name, project_name, run_name, wait_duration_ms, now
-        )
-        event = await AlertEvent.create(
+    if wait_duration_ms:
+        # Alerts of one user that may suppress each other are written one at a
+        # time (a row lock on PostgreSQL, SQLite writes one at a time anyway): two
+        # copies of one alert arriving together must not both be sent.
+        await User.filter(id=user.id).select_for_update().first()
+    now = datetime.now(UTC)
+    if channels is None:
+        channels = await subscribed_channels(user.id, type)
+    suppressed = bool(channels) and await _sent_within(
+        user.id, type, title, entity_name, project_name, run_name, wait_duration_ms, now
+    )
+    event = await AlertEvent.create(
+        user_id=user.id,
+        type=type,
+        title=title,
+        text=text,
+        severity=severity,
+        entity_name=entity_name,
+        project_name=project_name,
+        run_name=run_name,
+        wait_duration_ms=wait_duration_ms,
+    )
+    status = DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.PENDING
+    await AlertDelivery.bulk_create(
+        AlertDelivery(
+            event_id=event.id,
             user_id=user.id,
-            type=type,
-            title=title,
-            text=text,
-            severity=severity,
-            entity_name=entity_name,
-            project_name=project_name,
-            run_name=run_name,
-            wait_duration_ms=wait_duration_ms,
+            channel=channel,
+            address=address,
+            status=status,
+            next_attempt_at=now,
         )
-        status = DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.PENDING
-        await AlertDelivery.bulk_create(
-            AlertDelivery(
-                event_id=event.id,
-                user_id=user.id,
-                channel=channel,
-                status=status,
-                next_attempt_at=now,
-            )
-            for channel in channels
-        )
-    after_commit(AlertChange(user_id=user.id, event_id=event.id, kind=ChangeKind.RAISED))
-    if channels and not suppressed:
+        for channel in channels
+    )
+    return Recorded(event=event, queued=bool(channels) and not suppressed)
+
+
+def announce(recorded: Recorded) -> None:
+    """After the commit: tell live subscribers, and wake the dispatchers for the sending."""
+    event = recorded.event
+    after_commit(AlertChange(user_id=event.user_id, event_id=event.id, kind=ChangeKind.RAISED))
+    if recorded.queued:
         dispatcher.wake_all()
-    return event
 
 
 async def subscribed_channels(user_id: int, type: AlertEventType) -> list[AlertChannel]:

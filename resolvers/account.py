@@ -2,7 +2,10 @@
 outside effects (the GitHub grant, the photo file) once that has committed.
 
 The entity row stays as a tombstone with `deleted_at` set: the name stays
-taken, and `auth.accounts` refuses every token issued before that moment.
+taken. `tokens_valid_after` is set to the same moment and never cleared, so
+`auth.accounts` refuses every token issued before it, also once an account is made
+again with the name. Once committed, every socket the account opened is ended, on
+every process (`notifiers.hooks.CredentialsRevoked`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from models.api_key import ApiKey
 from models.beta import UserBetaFeature
 from models.entity import Entity
 from models.integration import GithubIntegration, OAuthState, SlackIntegration
-from models.team import Team, TeamMember, TeamRole
+from models.team import Invite, Team, TeamMember, TeamRole
 from models.user import User as UserModel
+from notifiers.hooks import CredentialsRevoked, after_commit
 from resolvers.context import Info
 from resolvers.github import revoke_removed_grant
 from resolvers.teams import dissolve
@@ -61,6 +65,8 @@ async def delete_account(info: Info, input: DeleteAccountInput) -> SuccessPayloa
         await _delete_storage(doomed)
         await _delete_profile(doomed)
     # Effects outside the database cannot roll back, so they wait for the commit.
+    # The sockets first: the GitHub call below may take seconds.
+    after_commit(CredentialsRevoked(user_id=account.id))
     problem = None
     if doomed.github_token_sealed:
         problem = await revoke_removed_grant(doomed.github_token_sealed)
@@ -128,6 +134,9 @@ async def _delete_teams_left_empty(doomed: Doomed) -> None:
 
 async def _delete_memberships(doomed: Doomed) -> None:
     await TeamMember.filter(user_id=doomed.user_id).delete()
+    await Invite.filter(to_user_id=doomed.user_id).delete()
+    # Invitations it sent stand: the invitee may still answer them.
+    await Invite.filter(from_user_id=doomed.user_id).update(from_user_id=None)
 
 
 async def _delete_credentials(doomed: Doomed) -> None:
@@ -156,6 +165,7 @@ async def _delete_storage(doomed: Doomed) -> None:
 
 async def _delete_profile(doomed: Doomed) -> None:
     await UserModel.filter(id=doomed.user_id).delete()
+    now = datetime.now(UTC)
     await Entity.filter(id=doomed.entity_id).update(
-        deleted_at=datetime.now(UTC), storage_limit_bytes=None
+        deleted_at=now, tokens_valid_after=now, storage_limit_bytes=None
     )

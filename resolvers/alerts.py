@@ -11,7 +11,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from errors import Forbidden, Invalid
-from models.alert import AlertChannel, AlertEventType, AlertSeverity
+from models.alert import UNSUBSCRIBABLE, AlertChannel, AlertEventType, AlertSeverity
 from models.alert import AlertSubscription as AlertSubscriptionModel
 from models.integration import SlackIntegration as SlackIntegrationModel
 from models.upsert import upsert
@@ -19,7 +19,7 @@ from models.user import User
 from notifiers.outbox import raise_alert
 from resolvers.context import Info
 from resolvers.entities import acting_for
-from resolvers.validation import Checks, shown, text
+from resolvers.validation import Checks, shown
 from schema.alert import (
     AlertEvent,
     AlertEventPayload,
@@ -33,6 +33,7 @@ from schema.alert import (
     SetAlertSubscriptionPayload,
 )
 from schema.common import SuccessPayload
+from text_checks import text
 
 MAX_TITLE = 64
 MAX_TEXT = 10_000
@@ -48,8 +49,11 @@ async def set_alert_subscription(
     info: Info, input: SetAlertSubscriptionInput
 ) -> SetAlertSubscriptionPayload:
     account = info.context.viewer
-    if input.event == AlertEventType.TEST:
-        raise Invalid("Test alerts are sent on request and cannot be subscribed to.", field="event")
+    if input.event in UNSUBSCRIBABLE:
+        raise Invalid(
+            f"{input.event.value} alerts are sent when they happen and cannot be subscribed to.",
+            field="event",
+        )
     if (
         input.enabled
         and input.channel == AlertChannel.SLACK

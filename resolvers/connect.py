@@ -8,7 +8,7 @@ from auth import oauth
 from errors import Invalid
 from models.integration import OAuthProvider, OAuthState
 from models.user import User
-from resolvers.validation import text
+from text_checks import text
 
 
 async def begin(

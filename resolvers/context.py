@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from errors import Unauthenticated
+from models.api_key import ApiKeyScope
 from models.user import User
 from resolvers.loaders import Loaders
 from services.rate_limits import Caller
@@ -26,10 +27,14 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     #: A WebSocket's `connection_init` payload, set by Strawberry.
     connection_params: dict[str, object] | None = None
-    #: Unix time at which the caller's token expires (None: an API key, or anonymous).
+    #: Unix time at which the caller's token or API key expires (None: a key that
+    #: never expires, or anonymous).
     credentials_expire_at: float | None = None
     #: The API key the caller signed in with, if any.
     api_key_id: int | None = None
+    #: What that key may do (`auth.permissions.NeedsScope`); None for a signed-in
+    #: session (a token) and for an anonymous caller, neither of which is scoped.
+    api_key_scopes: frozenset[ApiKeyScope] | None = None
 
     def fresh_loaders(self) -> asyncio.Future[Any] | None:
         """New loaders, so that what was read before (a write since, or a plan given

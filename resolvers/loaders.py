@@ -21,7 +21,7 @@ from models.entity import Entity, name_key
 from models.integration import GithubIntegration, SlackIntegration
 from models.prepared import Prepared, PreparedValues
 from models.storage import StorageProjectCounter
-from models.team import Team, TeamMember
+from models.team import Invite, Team, TeamMember
 from models.user import PUBLIC_COLUMNS, User
 from resolvers.dataloader import DataLoader, made_once
 from services import storage_ledger
@@ -108,6 +108,25 @@ MemberRow = _row_class(
 )
 
 
+#: An invitation to a team, with its team's name and the invited account's profile.
+INVITE_COLUMNS = {
+    "id": "id",
+    "team_id": "team_id",
+    "name": "team__name",
+    "email": "email",
+    "role": "role",
+    "created_at": "created_at",
+    "from_user_id": "from_user_id",
+    "to_user_id": "to_user_id",
+    "username": "to_user__username",
+    "to_name": "to_user__name",
+    "photo_file": "to_user__photo_file",
+}
+InviteRow = _row_class(
+    "InviteRow", INVITE_COLUMNS, "An invitation, its team's name and the invitee's profile."
+)
+
+
 TEAMS = PreparedValues(
     lambda ids: Team.filter(id__in=ids).values_list(*TEAM_COLUMNS.values()), into=TeamRow
 )
@@ -130,6 +149,12 @@ MEMBERS = PreparedValues(
         .values_list(*MEMBER_COLUMNS.values())
     ),
     into=MemberRow,
+)
+TEAM_INVITES = PreparedValues(
+    lambda team_ids: (
+        Invite.filter(team_id__in=team_ids).order_by("id").values_list(*INVITE_COLUMNS.values())
+    ),
+    into=InviteRow,
 )
 BETA_CATALOG = Prepared(lambda _: BetaFeature.all().order_by("position", "key"))
 BETA_TOGGLES = Prepared(lambda user_ids: UserBetaFeature.filter(user_id__in=user_ids))
@@ -171,6 +196,23 @@ async def _memberships_by_user_id(user_ids: list[int]) -> list[list[Any]]:
 async def _members_by_team_id(team_ids: list[int]) -> list[list[Any]]:
     members = await MEMBERS(team_ids)
     return many_per_key(team_ids, members, attrgetter("team_id"))
+
+
+async def _invites_by_team_id(team_ids: list[int]) -> list[list[Any]]:
+    return many_per_key(team_ids, await TEAM_INVITES(team_ids), attrgetter("team_id"))
+
+
+#: (account id, its address's `email_key`, or None for an account without one)
+InviteeKey = tuple[int, str | None]
+
+
+async def _invites_by_invitee(keys: list[InviteeKey]) -> list[list[Any]]:
+    found = []
+    for user_id, address in keys:  # one query a key: the key is the viewer's
+        addressed = Invite.filter(Invite.addressed_to(user_id, address))
+        rows = await addressed.order_by("id").values_list(*INVITE_COLUMNS.values())
+        found.append([InviteRow(*row) for row in rows])
+    return found
 
 
 async def _beta_catalog(keys: list[str]) -> list[list[BetaFeature]]:
@@ -286,6 +328,16 @@ class Loaders:
     def members_by_team_id(self) -> DataLoader[int, list[Any]]:
         """A team's `MemberRow`s, by username."""
         return DataLoader(_members_by_team_id)
+
+    @made_once
+    def invites_by_team_id(self) -> DataLoader[int, list[Any]]:
+        """A team's pending `InviteRow`s, oldest first."""
+        return DataLoader(_invites_by_team_id)
+
+    @made_once
+    def invites_by_invitee(self) -> DataLoader[InviteeKey, list[Any]]:
+        """The `InviteRow`s an account may answer: by its id, or its address's key."""
+        return DataLoader(_invites_by_invitee)
 
     @made_once
     def beta_catalog(self) -> DataLoader[str, list[BetaFeature]]:

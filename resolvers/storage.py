@@ -11,7 +11,7 @@ from models.entity import Entity
 from models.user import User as UserModel
 from resolvers.context import Info
 from resolvers.entities import acting_for
-from resolvers.validation import Checks, has_control_characters, lookup_key, shown, text
+from resolvers.validation import Checks, lookup_key, shown
 from schema.storage import (
     DeleteStoredFilesInput,
     RecordStoredFilesInput,
@@ -23,6 +23,7 @@ from schema.storage import (
 )
 from services import storage_ledger
 from services.storage_ledger import FileReport
+from text_checks import has_control_characters, text
 
 MAX_FILES_PER_CALL = 1000
 MAX_PATH_LENGTH = 1024

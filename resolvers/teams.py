@@ -13,12 +13,12 @@ from tortoise.transactions import in_transaction
 
 from errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from models.entity import NAME_LENGTH, Entity, name_key
+from models.team import Invite, TeamMember, TeamRole, TeamType
 from models.team import Organization as OrganizationModel
 from models.team import Team as TeamModel
-from models.team import TeamMember, TeamRole, TeamType
 from models.user import User as UserModel
 from resolvers.context import Info
-from resolvers.validation import Checks, lookup_key, shown, text, unstorable
+from resolvers.validation import Checks, lookup_key, shown
 from schema.common import SuccessPayload
 from schema.entity import Entity as EntitySchema
 from schema.team import (
@@ -34,6 +34,7 @@ from schema.team import (
     viewer_role,
 )
 from services import storage_ledger
+from text_checks import text, unstorable
 
 TEAM_NAME = re.compile(rf"[A-Za-z0-9_-]{{3,{NAME_LENGTH}}}")
 MAX_ORGANIZATIONS = 100
@@ -52,7 +53,7 @@ class OrganizationChoice:
     name: str | None = None
 
 
-async def _answer(info: Info, team: TeamModel) -> Team:
+async def answer_team(info: Info, team: TeamModel) -> Team:
     """A team as a mutation answers it, as it is now after the mutation's writes."""
     info.context.fresh_loaders()
     row = await info.context.loaders.team_by_id.load(team.id)
@@ -112,7 +113,7 @@ async def create_team(info: Info, input: CreateTeamInput) -> CreateTeamPayload:
     admin = info.context.viewer
     admin_name = (input.team_admin_user_name or "").strip()
     if admin_name:
-        found = await _user_named(admin_name)
+        found = await user_named(admin_name)
         if found is None:
             raise NotFound(
                 f"There is no user named {shown(admin_name)!r}.", field="teamAdminUserName"
@@ -128,7 +129,7 @@ async def create_team(info: Info, input: CreateTeamInput) -> CreateTeamPayload:
             organization=organization,
         )
         await TeamMember.create(team=created, user=admin, role=TeamRole.ADMIN)
-    answered = await _answer(info, created)
+    answered = await answer_team(info, created)
     return CreateTeamPayload(team=answered, entity=EntitySchema.from_model(entity))
 
 
@@ -210,9 +211,9 @@ async def _organization(choice: OrganizationChoice) -> OrganizationModel | None:
 async def add_team_member(info: Info, input: AddTeamMemberInput) -> TeamPayload:
     viewer = info.context.viewer
     async with in_transaction():
-        managed = await _locked_team(viewer, input.team_name)
-        await _require_team_admin(viewer, managed)
-        user = await _member_to_be(input.username)
+        # Site admins only (the field's permission): anyone else invites (`createInvite`).
+        managed = await locked_team(viewer, input.team_name)
+        user = await existing_user(input.username)
         try:
             async with in_transaction():
                 await TeamMember.create(team=managed, user=user, role=input.role or TeamRole.MEMBER)
@@ -220,14 +221,14 @@ async def add_team_member(info: Info, input: AddTeamMemberInput) -> TeamPayload:
             raise AlreadyExists(
                 f"'{user.username}' is already a member of {managed.name}.", field="username"
             ) from None
-    return TeamPayload(team=await _answer(info, managed))
+    return TeamPayload(team=await answer_team(info, managed))
 
 
 async def update_team_member(info: Info, input: UpdateTeamMemberInput) -> TeamPayload:
     viewer = info.context.viewer
     async with in_transaction():
-        managed = await _locked_team(viewer, input.team_name)
-        await _require_team_admin(viewer, managed)
+        managed = await locked_team(viewer, input.team_name)
+        await require_team_admin(viewer, managed)
         membership = await _membership(managed, input.username)
         if membership.role == TeamRole.ADMIN and input.role != TeamRole.ADMIN:
             # Even when it is the only member: a team without an admin cannot be managed.
@@ -238,14 +239,14 @@ async def update_team_member(info: Info, input: UpdateTeamMemberInput) -> TeamPa
                     field="username",
                 )
         await TeamMember.filter(id=membership.id).update(role=input.role)
-    return TeamPayload(team=await _answer(info, managed))
+    return TeamPayload(team=await answer_team(info, managed))
 
 
 async def remove_team_member(info: Info, input: RemoveTeamMemberInput) -> TeamPayload:
     viewer = info.context.viewer
     leaving = name_key(input.username.strip()) == name_key(viewer.username)
     async with in_transaction():
-        managed = await _locked_team(viewer, input.team_name)
+        managed = await locked_team(viewer, input.team_name)
         viewer_role = await _role_of(viewer, managed)
         if not (viewer_role == TeamRole.ADMIN or (leaving and viewer_role is not None)):
             raise _not_team_admin(managed.name)
@@ -271,14 +272,14 @@ async def remove_team_member(info: Info, input: RemoveTeamMemberInput) -> TeamPa
         )
     if viewer.id == user.id and viewer.default_entity_id == managed.entity_id:
         viewer.default_entity_id = viewer.entity_id
-    return TeamPayload(team=await _answer(info, managed))
+    return TeamPayload(team=await answer_team(info, managed))
 
 
 async def delete_team(info: Info, input: DeleteTeamInput) -> SuccessPayload:
     viewer = info.context.viewer
     async with in_transaction():
-        managed = await _locked_team(viewer, input.team_name)
-        await _require_team_admin(viewer, managed)
+        managed = await locked_team(viewer, input.team_name)
+        await require_team_admin(viewer, managed)
         await dissolve([managed])
         # The entity stays as a tombstone: the name stays taken, so that links and
         # projects naming the team can never reach whoever claims it next.
@@ -300,6 +301,7 @@ async def dissolve(doomed: list[TeamModel]) -> None:
         default_entity_id=F("entity_id")
     )
     await storage_ledger.remove_all(entity_ids)
+    await Invite.filter(team_id__in=[team.id for team in doomed]).delete()
     await TeamMember.filter(team_id__in=[team.id for team in doomed]).delete()
     await TeamModel.filter(id__in=[team.id for team in doomed]).delete()
 
@@ -309,17 +311,21 @@ def _not_team_admin(team_name: str) -> Forbidden:
     return Forbidden(f"Only an admin of team '{shown(team_name)}' may change its members.")
 
 
-async def _locked_team(viewer: UserModel, team_name: str) -> TeamModel:
+async def locked_team(viewer: UserModel, team_name: str, *, field: str = "teamName") -> TeamModel:
     """The team, its row locked until commit so that membership changes of one team
     happen one at a time (no two admins demoting each other at once)."""
     key = lookup_key(team_name)
     found = None if key is None else await TeamModel.filter(entity__name_key=key).first()
     if found is None:
         if viewer.admin:  # admins see every team, so nothing is revealed
-            raise NotFound(f"There is no team named {shown(team_name)!r}.", field="teamName")
+            raise NotFound(f"There is no team named {shown(team_name)!r}.", field=field)
         raise _not_team_admin(team_name)
-    await TeamModel.filter(id=found.id).select_for_update().first()
+    await lock_team(found.id)
     return found
+
+
+async def lock_team(team_id: int) -> None:
+    await TeamModel.filter(id=team_id).select_for_update().first()
 
 
 async def _role_of(user: UserModel, team: TeamModel) -> TeamRole | None:
@@ -327,25 +333,25 @@ async def _role_of(user: UserModel, team: TeamModel) -> TeamRole | None:
     return membership.role if membership else None
 
 
-async def _require_team_admin(viewer: UserModel, team: TeamModel) -> None:
+async def require_team_admin(viewer: UserModel, team: TeamModel) -> None:
     if await _role_of(viewer, team) != TeamRole.ADMIN:
         raise _not_team_admin(team.name)
 
 
-async def _user_named(username: str) -> UserModel | None:
+async def user_named(username: str) -> UserModel | None:
     key = lookup_key(username)
     return None if key is None else await UserModel.filter(entity__name_key=key).first()
 
 
-async def _member_to_be(username: str) -> UserModel:
-    user = await _user_named(username.strip())
+async def existing_user(username: str) -> UserModel:
+    user = await user_named(username.strip())
     if user is None:
         raise NotFound(f"There is no user named {shown(username)!r}.", field="username")
     return user
 
 
 async def _membership(team: TeamModel, username: str) -> TeamMember:
-    user = await _member_to_be(username)
+    user = await existing_user(username)
     membership = await TeamMember.filter(team_id=team.id, user_id=user.id).first()
     if membership is None:
         raise NotFound(f"'{user.username}' is not a member of {team.name}.", field="username")

@@ -14,7 +14,7 @@ from models.entity import name_key
 from models.user import User as UserModel
 from resolvers.context import Info
 from resolvers.entities import acting_for
-from resolvers.validation import Checks, given, http_url, lookup_key, shown, text, unstorable
+from resolvers.validation import Checks, given, lookup_key, shown
 from schema.user import (
     USER_CURSORS,
     Profile,
@@ -29,6 +29,7 @@ from schema.user import (
     load_project_defaults,
 )
 from services import photos
+from text_checks import http_url, text, unstorable
 
 #: (input field, model attribute, label, max length, multi-line)
 _OPTIONAL_TEXT = (

@@ -26,6 +26,7 @@ from resolvers import (
     beta,
     entities,
     github,
+    invites,
     live,
     slack,
     storage,
@@ -44,10 +45,11 @@ from schema.alert import (
 )
 from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
 from schema.beta import BetaFeature, ServerInfo, SetBetaFeaturePayload
-from schema.common import SuccessPayload, mutation
+from schema.common import ACCOUNT, PUBLIC, READ, RUNS, SuccessPayload, mutation, query, subscription
 from schema.connect import StartConnectPayload
 from schema.entity import Entity
 from schema.github import ConnectGithubPayload
+from schema.invite import CreateInvitePayload
 from schema.scalars import SCALARS
 from schema.storage import StorageUsagePayload
 from schema.team import CreateTeamPayload, Organization, Team, TeamPayload
@@ -62,120 +64,160 @@ from schema.user import (
 
 @strawberry.type
 class Query:
-    viewer: User | None = strawberry.field(
-        resolver=user.viewer, description="The signed-in user; null for an anonymous caller."
+    viewer: User | None = query(
+        user.viewer, scope=READ, description="The signed-in user; null for an anonymous caller."
     )
-    user: Profile | None = strawberry.field(
-        resolver=user.user, description="A user's public profile."
-    )
-    team: Team | None = strawberry.field(
-        resolver=teams.team,
+    user: Profile | None = query(user.user, scope=READ, description="A user's public profile.")
+    team: Team | None = query(
+        teams.team,
+        scope=READ,
         description="A team the viewer belongs to (any team, for an admin); null otherwise.",
     )
-    organizations: list[Organization] = strawberry.field(
-        resolver=teams.organizations,
+    organizations: list[Organization] = query(
+        teams.organizations,
+        scope=READ,
         permission_classes=[IsAuthenticated],
         description=(
             "Organizations for the team-creation dropdown, matched by name prefix, "
             "case-insensitive."
         ),
     )
-    beta_features: list[BetaFeature] = strawberry.field(
-        resolver=beta.beta_features,
+    beta_features: list[BetaFeature] = query(
+        beta.beta_features,
+        scope=READ,
         description="The whole beta-feature catalog, with the viewer's toggles.",
     )
-    entity: Entity | None = strawberry.field(
-        resolver=entities.entity,
+    entity: Entity | None = query(
+        entities.entity,
+        scope=READ,
         description=(
             "A user's or team's entity, as W&B's `entity(name:)`; null when the viewer may "
             "not see it (only its own, its teams', and any for a site admin)."
         ),
     )
-    users: UserConnection = strawberry.field(
-        resolver=search_users,
+    users: UserConnection = query(
+        search_users,
+        scope=READ,
         permission_classes=[IsAdmin],
         description=(
             "Users matched by username or email prefix; site admins only (W&B's `users(query:)`)."
         ),
     )
-    server_info: ServerInfo = strawberry.field(
-        resolver=lambda: ServerInfo(),
+    server_info: ServerInfo = query(
+        lambda: ServerInfo(),
+        # What anonymous callers read too; wandb-core asks it with whatever key a run has.
+        scope=PUBLIC,
         description="What this server supports, as W&B's `serverInfo`.",
     )
 
 
 @strawberry.type
 class Mutation:
-    update_user: UpdateUserPayload = mutation(user.update_user)
+    update_user: UpdateUserPayload = mutation(user.update_user, scope=ACCOUNT)
     upload_profile_photo: UpdateUserPayload = mutation(
-        user.upload_profile_photo, rate_limit="photos"
+        user.upload_profile_photo, scope=ACCOUNT, rate_limit="photos"
     )
-    remove_profile_photo: UpdateUserPayload = mutation(user.remove_profile_photo)
-    update_project_defaults: UpdateProjectDefaultsPayload = mutation(user.update_project_defaults)
+    remove_profile_photo: UpdateUserPayload = mutation(user.remove_profile_photo, scope=ACCOUNT)
+    update_project_defaults: UpdateProjectDefaultsPayload = mutation(
+        user.update_project_defaults, scope=ACCOUNT
+    )
 
     create_team: CreateTeamPayload = mutation(
         teams.create_team,
+        scope=ACCOUNT,
         permission_classes=(IsAdmin,),
         rate_limit="teams",
         description="Admins only.",
     )
     add_team_member: TeamPayload = mutation(
-        teams.add_team_member, rate_limit="invitations", description="Team admins only."
+        teams.add_team_member,
+        scope=ACCOUNT,
+        permission_classes=(IsAdmin,),
+        description="Site admins only: anyone else invites (`createInvite`).",
     )
     update_team_member: TeamPayload = mutation(
-        teams.update_team_member, description="Team admins only."
+        teams.update_team_member, scope=ACCOUNT, description="Team admins only."
     )
     remove_team_member: TeamPayload = mutation(
-        teams.remove_team_member, description="Team admins, or the member itself to leave."
+        teams.remove_team_member,
+        scope=ACCOUNT,
+        description="Team admins, or the member itself to leave.",
     )
     delete_team: SuccessPayload = mutation(
-        teams.delete_team, description="Team admins. Irreversible; the name stays taken."
+        teams.delete_team,
+        scope=ACCOUNT,
+        description="Team admins. Irreversible; the name stays taken.",
+    )
+    create_invite: CreateInvitePayload = mutation(
+        invites.create_invite,
+        scope=ACCOUNT,
+        rate_limit="invitations",
+        description="Team admins: invite a user by username or email; W&B's createInvite.",
+    )
+    accept_invite: TeamPayload = mutation(
+        invites.accept_invite, scope=ACCOUNT, description="The invited user joins the team."
+    )
+    delete_invite: SuccessPayload = mutation(
+        invites.delete_invite,
+        scope=ACCOUNT,
+        description="The invited user declines, or a team admin withdraws the invitation.",
     )
 
-    set_beta_feature: SetBetaFeaturePayload = mutation(beta.set_beta_feature)
+    set_beta_feature: SetBetaFeaturePayload = mutation(beta.set_beta_feature, scope=ACCOUNT)
 
-    set_alert_subscription: SetAlertSubscriptionPayload = mutation(alerts.set_alert_subscription)
+    set_alert_subscription: SetAlertSubscriptionPayload = mutation(
+        alerts.set_alert_subscription, scope=ACCOUNT
+    )
     start_slack_connect: StartConnectPayload = mutation(
-        slack.start_slack_connect, rate_limit="oauth_starts"
+        slack.start_slack_connect, scope=ACCOUNT, rate_limit="oauth_starts"
     )
-    connect_slack: ConnectSlackPayload = mutation(slack.connect_slack)
-    disconnect_slack: SuccessPayload = mutation(slack.disconnect_slack)
-    send_test_alert: AlertEventPayload = mutation(alerts.send_test_alert, rate_limit="test_alerts")
+    connect_slack: ConnectSlackPayload = mutation(slack.connect_slack, scope=ACCOUNT)
+    disconnect_slack: SuccessPayload = mutation(slack.disconnect_slack, scope=ACCOUNT)
+    send_test_alert: AlertEventPayload = mutation(
+        alerts.send_test_alert, scope=ACCOUNT, rate_limit="test_alerts"
+    )
     notify_scriptable_run_alert: NotifyScriptableRunAlertPayload = mutation(
         alerts.notify_scriptable_run_alert,
+        scope=RUNS,
         rate_limit="alerts",
         description="What wandb.alert() sends.",
     )
     report_run_state: SuccessPayload = mutation(
         alerts.report_run_state,
+        scope=RUNS,
         rate_limit="alerts",
         description="What a run tracker sends when a run ends.",
     )
 
     generate_api_key: GenerateApiKeyPayload = mutation(
-        api_keys.generate_api_key, rate_limit="api_keys"
+        api_keys.generate_api_key, scope=ACCOUNT, rate_limit="api_keys"
     )
-    rename_api_key: ApiKeyPayload = mutation(api_keys.rename_api_key)
-    delete_api_key: SuccessPayload = mutation(api_keys.delete_api_key)
+    rename_api_key: ApiKeyPayload = mutation(api_keys.rename_api_key, scope=ACCOUNT)
+    delete_api_key: SuccessPayload = mutation(api_keys.delete_api_key, scope=ACCOUNT)
 
     start_github_connect: StartConnectPayload = mutation(
-        github.start_github_connect, rate_limit="oauth_starts"
+        github.start_github_connect, scope=ACCOUNT, rate_limit="oauth_starts"
     )
-    connect_github: ConnectGithubPayload = mutation(github.connect_github)
-    disconnect_github: SuccessPayload = mutation(github.disconnect_github)
+    connect_github: ConnectGithubPayload = mutation(github.connect_github, scope=ACCOUNT)
+    disconnect_github: SuccessPayload = mutation(github.disconnect_github, scope=ACCOUNT)
 
     record_stored_files: StorageUsagePayload = mutation(
         storage.record_stored_files,
+        scope=RUNS,
         description="Idempotent by (entityName, projectName, path): a second report replaces "
         "the size.",
     )
-    delete_stored_files: StorageUsagePayload = mutation(storage.delete_stored_files)
+    delete_stored_files: StorageUsagePayload = mutation(storage.delete_stored_files, scope=RUNS)
     set_storage_limit: StorageUsagePayload = mutation(
-        storage.set_storage_limit, permission_classes=[IsAdmin], description="Admins only."
+        storage.set_storage_limit,
+        scope=ACCOUNT,
+        permission_classes=[IsAdmin],
+        description="Admins only.",
     )
 
     delete_account: SuccessPayload = mutation(
         account.delete_account,
+        scope=ACCOUNT,
         description="Irreversible. Refused while the viewer is the only admin of a team with "
         "other members.",
     )
@@ -183,9 +225,9 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    alert_events: AsyncGenerator[AlertEvent, None] = strawberry.subscription(
-        resolver=live.alert_events,
-        permission_classes=[IsAuthenticated],
+    alert_events: AsyncGenerator[AlertEvent, None] = subscription(
+        live.alert_events,
+        scope=RUNS,
         description=(
             "The viewer's alert events as they are raised. With `after` (an AlertEvent id), "
             "the events after it are replayed first, with no gap and no repeat. An event is "

@@ -21,7 +21,10 @@ from schema.scalars import Duration
 strawberry.enum(
     models.AlertEventType,
     name="AlertEventType",
-    description="What an alert is about. TEST is a test alert; it cannot be subscribed to.",
+    description=(
+        "What an alert is about. TEST is a test alert, INVITE an invitation to a team; "
+        "neither can be subscribed to."
+    ),
 )
 strawberry.enum(models.AlertChannel, name="AlertChannel")
 strawberry.enum(models.AlertSeverity, name="AlertSeverity")

@@ -1,4 +1,6 @@
-"""What every domain's schema uses: `UserError`, payload errors and the mutation helper."""
+"""What every domain's schema uses: `UserError`, payload errors, and the helpers that
+make root fields (`query`, `mutation`, `subscription`), each declaring the API-key
+scope it needs."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from strawberry.permission import BasePermission
 from strawberry.types.field import StrawberryField
 
 import errors
-from auth.permissions import IsAuthenticated
+from auth.permissions import NEEDS, IsAuthenticated
 from errors import drop_tracebacks
+from models.api_key import ApiKeyScope
 from resolvers.context import Info
 from resolvers.validation import check_storable
 from services import rate_limits
@@ -81,19 +84,64 @@ class Throttled(FieldExtension):
         return await next_(source, info, **kwargs)
 
 
+#: The `scope` of a root field that any caller may reach, with any key or none.
+PUBLIC = None
+
+READ, RUNS, ACCOUNT = ApiKeyScope.READ, ApiKeyScope.RUNS, ApiKeyScope.ACCOUNT
+
+
+def _permissions(
+    scope: ApiKeyScope | None, others: Sequence[type[BasePermission]]
+) -> list[type[BasePermission]]:
+    # The scope first: a key without it is refused the same way whoever its owner is.
+    return [NEEDS[scope], *others] if scope is not None else list(others)
+
+
+def query(
+    resolver: Callable[..., Any],
+    *,
+    scope: ApiKeyScope | None,
+    permission_classes: Sequence[type[BasePermission]] = (),
+    description: str | None = None,
+) -> Any:
+    """A root query field, reached by API keys that hold `scope` (any, if PUBLIC)."""
+    return strawberry.field(
+        resolver=resolver,
+        permission_classes=_permissions(scope, permission_classes),
+        description=description,
+    )
+
+
+def subscription(
+    resolver: Callable[..., Any],
+    *,
+    scope: ApiKeyScope,
+    permission_classes: Sequence[type[BasePermission]] = (IsAuthenticated,),
+    description: str | None = None,
+) -> Any:
+    """A root subscription field: signed-in callers only, their keys holding `scope`."""
+    return strawberry.subscription(
+        resolver=resolver,
+        permission_classes=_permissions(scope, permission_classes),
+        description=description,
+    )
+
+
 def mutation(
     resolver: Callable[..., Any],
     *,
+    scope: ApiKeyScope,
     permission_classes: Sequence[type[BasePermission]] = (IsAuthenticated,),
     rate_limit: str | None = None,
     description: str | None = None,
 ) -> Any:
-    """A root mutation field: signed-in callers only unless told otherwise, counted
-    against the rate limits of the action `rate_limit` names."""
+    """A root mutation field: signed-in callers only unless told otherwise, their API
+    keys holding `scope`, counted against the rate limits of the action `rate_limit`
+    names. The scope is required: every mutation says what a key needs for it."""
     throttled = [Throttled(rate_limit)] if rate_limit else []
     return strawberry.mutation(
         resolver=resolver,
-        permission_classes=list(permission_classes),
+        permission_classes=_permissions(scope, permission_classes),
         extensions=[*throttled, PayloadErrors()],
         description=description,
     )

@@ -118,8 +118,8 @@ class Entity:
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description=(
-            "A team's members, by username; a user entity's own member row. Invitations "
-            "are not listed yet."
+            "A team's members by username, then (for its admins and site admins) its "
+            "pending invitations; a user entity's own member row."
         )
     )
     async def members(self, info: Info) -> list[Member]:
@@ -133,13 +133,16 @@ class Entity:
             if team is None:
                 return []
             team_id = team.team_id
-        rows, mine = await _members_and_viewer_memberships(info, team_id)
+        rows, invites, mine = await _members_invites_and_viewer_memberships(info, team_id)
         viewer = info.context.viewer
         # Addresses are for the team's admins (and site admins) to reach its members.
         manager = viewer.admin or any(
             m.team_id == team_id and m.role == TeamRole.ADMIN for m in mine
         )
-        return [Member.of_row(row, manager or row.id == viewer.id) for row in rows]
+        members = [Member.of_row(row, manager or row.id == viewer.id) for row in rows]
+        if not manager:  # who is invited, and at which address, is the admins' to know
+            return members
+        return members + [Member.of_invite(invite) for invite in invites]
 
     async def _account(self, info: Info) -> user_models.User | None:
         """A user entity's account (None for a team's)."""
@@ -155,11 +158,14 @@ _read_entity = reader(Entity, "team_id", entity_id="id")
 _read_team_entity = reader(Entity, entity_id="entity_id")
 
 
-async def _members_and_viewer_memberships(info: Info, team_id: int) -> tuple[list[Row], list[Row]]:
+async def _members_invites_and_viewer_memberships(
+    info: Info, team_id: int
+) -> tuple[list[Row], list[Row], list[Row]]:
     loaders = info.context.loaders
     members = loaders.members_by_team_id.load(team_id)
+    invites = loaders.invites_by_team_id.load(team_id)
     mine = loaders.memberships_by_user_id.load(info.context.viewer.id)
-    return await members, await mine
+    return await members, await invites, await mine
 
 
 @strawberry.type(description="A team member or a pending invitation, as W&B's Member.")
@@ -169,30 +175,54 @@ class Member:
     name: str
     photo_url: str | None
     role: TeamRole
-    user_id: strawberry.Private[int]
+    #: The account; None for an invitation to an address.
+    user_id: strawberry.Private[int | None]
     #: Whether the viewer may see the member's address.
     email_shown: strawberry.Private[bool]
+    #: A pending invitation's `InviteRow`; None for a member.
+    invite: strawberry.Private[Row | None]
 
     @classmethod
     def of_row(cls, member: Row, email_shown: bool) -> Member:
         """A team's member, from its `MemberRow`."""
-        return _read_member(member, strawberry.ID(str(member.id)), email_shown)
+        return _read_member(member, strawberry.ID(str(member.id)), email_shown, None)
+
+    @classmethod
+    def of_invite(cls, invite: Row) -> Member:
+        """A pending invitation, from its `InviteRow`: its id is the invitation's."""
+        return cls(
+            id=strawberry.ID(str(invite.id)),
+            username=invite.username,
+            name=invite.to_name if invite.to_user_id is not None else invite.email,
+            photo_url=photo_address(invite.photo_file),
+            role=invite.role,
+            user_id=invite.to_user_id,
+            email_shown=True,
+            invite=invite,
+        )
 
     @classmethod
     def of_account(cls, account: user_models.User, info: Info) -> Member:
         """A user entity's own member row: the account, its only admin."""
         viewer = info.context.viewer
         shown = viewer.admin or viewer.id == account.id
-        return _read_own_member(account, strawberry.ID(str(account.id)), TeamRole.ADMIN, shown)
+        return _read_own_member(
+            account, strawberry.ID(str(account.id)), TeamRole.ADMIN, shown, None
+        )
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description=(
             "The member's address: shown to the member itself, the team's admins and site "
-            "admins; null to anyone else."
+            "admins; null to anyone else. A pending invitation's: the address invited."
         )
     )
     async def email(self, info: Info) -> str | None:
         if not self.email_shown:
+            return None
+        if self.invite is not None:
+            invited: str | None = self.invite.email  # None for an invitation by username
+            return invited
+        if self.user_id is None:
             return None
         account = await info.context.loaders.user_by_id.load(self.user_id)
         return None if account is None else account.email
@@ -201,11 +231,9 @@ class Member:
     def admin(self) -> bool:
         return self.role == TeamRole.ADMIN
 
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description="True for an invitation not yet accepted; invitations are not listed yet."
-    )
+    @strawberry.field(description="True for an invitation not yet accepted.")  # type: ignore[untyped-decorator]
     def pending(self) -> bool:
-        return False
+        return self.invite is not None
 
     @strawberry.field(description="USER or SERVICE; Switchboard has user accounts only.")  # type: ignore[untyped-decorator]
     def account_type(self) -> str:
@@ -219,5 +247,7 @@ class Member:
 
 
 _PHOTO = Derived(photo_address, "photo_file")
-_read_member = reader(Member, "id", "email_shown", user_id="id", photo_url=_PHOTO)
-_read_own_member = reader(Member, "id", "role", "email_shown", user_id="id", photo_url=_PHOTO)
+_read_member = reader(Member, "id", "email_shown", "invite", user_id="id", photo_url=_PHOTO)
+_read_own_member = reader(
+    Member, "id", "role", "email_shown", "invite", user_id="id", photo_url=_PHOTO
+)

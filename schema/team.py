@@ -16,6 +16,7 @@ from resolvers.loaders import Row
 from schema.common import UserError
 from schema.connection import Connection, Cursors, Edge
 from schema.entity import Entity
+from schema.invite import Invite
 from schema.reading import reader
 from schema.storage import StorageUsage, load_storage_usage
 from schema.user import Profile, read_profile
@@ -96,6 +97,17 @@ class Team:
     async def members(self, info: Info) -> list[TeamMember]:
         members = await info.context.loaders.members_by_team_id.load(self.team_id)
         return [_read_member(m) for m in self._listed(info, members)]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Invitations waiting for an answer: for the team's admins (and site "
+        "admins); empty for anyone else."
+    )
+    async def invites(self, info: Info) -> list[Invite]:
+        viewer = info.context.user
+        if viewer is None or not (viewer.admin or self.viewer_role == team_models.TeamRole.ADMIN):
+            return []
+        rows = await info.context.loaders.invites_by_team_id.load(self.team_id)
+        return [Invite.from_row(row) for row in rows]
 
     @strawberry.field
     async def storage_usage(self, info: Info) -> StorageUsage:

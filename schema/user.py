@@ -32,11 +32,13 @@ from schema.scalars import JSONString
 from schema.storage import StorageUsage, load_storage_usage
 
 if TYPE_CHECKING:
+    from schema.invite import Invite
     from schema.team import Team, TeamConnection
 
 #: Teams live in schema/team.py, which needs `Profile` from here.
 LazyTeam = Annotated["Team", strawberry.lazy("schema.team")]
 LazyTeamConnection = Annotated["TeamConnection", strawberry.lazy("schema.team")]
+LazyInvite = Annotated["Invite", strawberry.lazy("schema.invite")]
 
 strawberry.enum(user_models.Privacy, name="ProjectPrivacy")
 
@@ -164,6 +166,15 @@ class User(Profile):
         from schema.team import load_team_connection
 
         return await load_team_connection(info, self.model.id, first, after)
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[IsOwnAccount],
+        description="Invitations to teams waiting for this user's answer.",
+    )
+    async def invites(self, info: Info) -> list[LazyInvite]:
+        from schema.invite import load_invites_of
+
+        return await load_invites_of(info, self.model)
 
     @strawberry.field
     async def beta_features(self, info: Info) -> list[BetaFeature]:

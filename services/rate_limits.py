@@ -52,7 +52,7 @@ ACTIONS = {
         Action("teams", "new teams", None, "10/hour", "50/hour"),
         # Each decode may take most of a second of CPU (services/photos.py).
         Action("photos", "photo uploads", None, "10/minute;60/hour", "60/minute"),
-        Action("invitations", "new team members", None, "60/hour", "300/hour"),
+        Action("invitations", "team invitations sent", None, "60/hour", "300/hour"),
     )
 }
 

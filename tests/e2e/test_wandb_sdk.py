@@ -87,18 +87,13 @@ def cli_token(env: dict[str, str], username: str, *flags: str) -> str:
 
 
 async def new_key(url: str, token: str, name: str) -> str:
-    """A key of every scope: the SDK's team and key calls need ACCOUNT."""
-    scoped = {"name": name, "scopes": ["READ", "RUNS", "ACCOUNT"]}
-    async with aiohttp.ClientSession(headers=bearer(token)) as http:
-        for key_input in (scoped, {"name": name}):
-            body = {"query": GENERATE_KEY, "variables": {"input": key_input}}
-            async with http.post(f"{url}/graphql", json=body) as response:
-                answer = await response.json()
-            # A schema without key scopes yet refuses `scopes`; its keys may do anything.
-            if not answer.get("errors"):
-                secret: str = answer["data"]["generateApiKey"]["secret"]
-                return secret
-    raise AssertionError(answer)
+    """A key of every scope: the SDK's team and key calls need ACCOUNT, its reads READ,
+    and the alerts wandb-core sends with it RUNS."""
+    key_input = {"name": name, "scopes": ["READ", "RUNS", "ACCOUNT"]}
+    answer = await graphql(url, GENERATE_KEY, {"input": key_input}, headers=bearer(token))
+    assert answer["data"]["generateApiKey"]["errors"] == [], answer
+    secret: str = answer["data"]["generateApiKey"]["secret"]
+    return secret
 
 
 @pytest.fixture(scope="module")
@@ -199,12 +194,6 @@ async def test_team_members_are_the_teams_members(site, sdk):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 20: Mutation.createInvite is missing (invitations come later): the SDK's "
-    "invite() answers False",
-)
 @pytest.mark.parametrize("invitee", ["carol", "carol@lab.test"], ids=["username", "email"])
 async def test_team_invite_adds_a_pending_member(site, sdk, invitee):
     team_name = f"sdk-invite-{'email' if '@' in invitee else 'username'}"
@@ -216,7 +205,9 @@ async def test_team_invite_adds_a_pending_member(site, sdk, invitee):
     team = sdk.call("team", key=site.key, name=team_name)
 
     assert invited is True
-    assert {"username": "carol", "admin": False, "pending": True} in team["members"]
+    # An address is not resolved to its account for the admin: that would tell them whose it is.
+    username = None if "@" in invitee else "carol"
+    assert {"username": username, "admin": False, "pending": True} in team["members"]
 
 
 def test_user_found_by_email_as_site_admin(site, sdk):
@@ -226,13 +217,6 @@ def test_user_found_by_email_as_site_admin(site, sdk):
     assert (found["username"], found["email"], found["entity"]) == ("bob", "bob@lab.test", "bob")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SdkCallFailed,
-    reason="issue 20: the SDK returns generateApiKey's apiKey.name as the key; here the name "
-    "is a label (defaulting to the description) and the secret is only in the payload's "
-    "`secret`, as keys are stored hashed",
-)
 def test_generate_api_key_returns_a_key_that_signs_in(site, sdk):
     generated = sdk.call("generate_api_key", key=site.key, description="from the sdk")
 

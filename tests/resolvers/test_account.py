@@ -18,7 +18,7 @@ from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType
 from models.beta import BetaFeature, UserBetaFeature
 from models.entity import Entity
 from models.integration import SlackIntegration
-from models.team import Team, TeamMember, TeamRole
+from models.team import Invite, Team, TeamMember, TeamRole
 from models.user import User
 from resolvers import account
 from services import photos
@@ -115,6 +115,8 @@ async def build_world(api: GraphQL) -> World:
     solo = await make_team("solo", alice)
     shared = await make_team("shared", bob, alice)
     co_admined = await make_team("co-admined", alice, bob, admins=(carol,))
+    await Invite.create(team=co_admined, from_user=alice.user, email="dana@lab.test")
+    await Invite.create(team=co_admined, from_user=carol.user, to_user=alice.user)
     await _record(client, "alice", "mine.bin", 10)
     await _record(client, "solo", "solo.bin", 20)
     await _record(client, "shared", "shared.bin", 30)

@@ -24,23 +24,6 @@ CONTRACT_CHECK = ROOT.parent / "shared" / "tools" / "check_contract.py"
 #: check must report exactly these, so that a regression shows, and so does an item
 #: built without being struck off here.
 PENDING = {
-    20: {  # the W&B SDK's shapes
-        "Invite was removed.",
-        "CreateInviteInput was removed.",
-        "CreateInvitePayload was removed.",
-        "InviteIdInput was removed.",
-        "Field User.invites was removed.",
-        "Field Mutation.createInvite was removed.",
-        "Field Mutation.acceptInvite was removed.",
-        "Field Mutation.deleteInvite was removed.",
-    },
-    21: {  # scoped, expiring API keys
-        "ApiKeyScope was removed.",
-        "Field ApiKey.scopes was removed.",
-        "Field ApiKey.expiresAt was removed.",
-        "Field GenerateApiKeyInput.scopes was removed.",
-        "Field GenerateApiKeyInput.expiresAt was removed.",
-    },
     22: {  # destinations, routes and deliveries
         "DeliveryAttempt was removed.",
         "Destination was removed.",
@@ -128,6 +111,15 @@ async def test_migrate_builds_a_fresh_database_and_is_idempotent(kind):
             check=True,
         )
         assert check.stdout.split() == ["ok"]
+        keys = subprocess.run(  # noqa: S603 - fixed arguments
+            [sys.executable, "-m", "tests.support.migrated_keys"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert keys.stdout.split() == ["ok"], "indexes the models declare are missing"
         if kind == "postgres":
             connection = await asyncpg.connect(os.environ["TEST_DATABASE_URL"])
             try:

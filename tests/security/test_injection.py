@@ -66,6 +66,9 @@ MUTATION_BASES: dict[str, Base] = {
     "updateTeamMember": lambda w, i: {"teamName": TEAM, "username": "bob", "role": "MEMBER"},
     "removeTeamMember": lambda w, i: {"teamName": TEAM, "username": "bob"},
     "deleteTeam": lambda w, i: {"teamName": TEAM},
+    "createInvite": lambda w, i: {"entityName": TEAM, "username": "carol", "role": "MEMBER"},
+    "acceptInvite": lambda w, i: {"id": "1"},
+    "deleteInvite": lambda w, i: {"id": "1"},
     "setBetaFeature": lambda w, i: {"key": FEATURE, "enabled": True},
     "startSlackConnect": lambda w, i: {"redirectUri": None},
     "connectSlack": lambda w, i: {"code": "code", "state": "state"},
@@ -101,7 +104,7 @@ MUTATION_BASES: dict[str, Base] = {
     "deleteAccount": lambda w, i: {"confirmUsername": "alice"},
 }
 #: Only a site admin gets past the permission check to the text.
-AS_ROOT = {"createTeam", "setStorageLimit"}
+AS_ROOT = {"createTeam", "addTeamMember", "setStorageLimit"}
 
 QUERIES = {
     "user": "query($v: String!) { user(username: $v) { username } }",
