@@ -17,6 +17,7 @@ logger = logging.getLogger("switchboard.fastpath")
 
 #: The reasons, as counted and logged.
 RAISED = "a resolver raised"
+REFUSED = "a permission refused the field"
 NULL = "null for a non-null field"
 LEAF = "a value its type cannot serialize"
 NOT_OF_TYPE = "an object not of its type"

@@ -11,11 +11,14 @@ The settings page reads about 250 such fields a request. An attribute holding
 an object goes to `Run.attribute`, a field with a resolver to `Run.field`.
 
 A Strawberry resolver that takes no arguments (or none the document gives, each
-with a plain default) and has no field extension (a permission class is one) is
-called directly (`direct_call`): the same function
-with the same `self`, root and `Info`, without Strawberry's wrapper around it,
-which converts the (absent) arguments, chains the (absent) extensions and awaits
-the resolver in a coroutine of its own.
+with a plain default) and has no field extension but permission checks is called
+directly (`direct_call`): the same function with the same `self`, root and `Info`,
+without Strawberry's wrapper around it, which converts the (absent) arguments,
+chains the extensions and awaits the resolver in a coroutine of its own. Its
+permissions' `has_permission` are called first, in their order, as Strawberry's
+extension calls them (of a field without arguments only: they are given the field's
+arguments); one that does not answer True gives the query to stock execution,
+which refuses the field as it always does.
 
 The generated source holds only names this module makes (`value`, `field_3`) and
 the schema's Python attribute names, checked to be identifiers; response keys,
@@ -46,7 +49,7 @@ from graphql import (
     Undefined,
 )
 
-from fastpath.abandons import LEAF, NULL, RAISED, Abandon
+from fastpath.abandons import LEAF, NULL, RAISED, REFUSED, Abandon
 from fastpath.internals import (
     INFO_FIELDS,
     CustomGraphQLEnumType,
@@ -54,6 +57,7 @@ from fastpath.internals import (
     exception_handlers,
     is_default_resolver,
     isoformat,
+    permission_checks,
     strawberry_schema,
 )
 
@@ -236,7 +240,10 @@ def direct_call(
     arguments, or (when the document `given` none) whose arguments all have plain
     defaults: Strawberry would pass each its default, which is the Python one."""
     definition = field.extensions.get("strawberry-definition")
-    if not isinstance(definition, StrawberryField) or definition.extensions:
+    if not isinstance(definition, StrawberryField):
+        return None
+    checks = permission_checks(definition)
+    if checks is None or (checks and field.args):
         return None
     if field.args and given:
         return None  # arguments of the document's: Strawberry's way converts them
@@ -268,13 +275,16 @@ def direct_call(
         return None
     info_class = converted_from.config.info_class
     lines = ["def call(source, resolve_info):"]
-    if info_name is not None and _plain_info(info_class):
+    if (info_name is not None or checks) and _plain_info(info_class):
         # Strawberry's `Info`, a dataclass of these two fields, made as its `__init__`
         # makes it, without the call.
         lines.append("    info = new(info_class)")
         lines.append("    set(info, '__dict__', {'_raw_info': resolve_info, '_field': definition})")
-    elif info_name is not None:
+    elif info_name is not None or checks:
         lines.append("    info = info_class(_raw_info=resolve_info, _field=definition)")
+    for n in range(len(checks)):
+        lines.append(f"    if check_{n}(source, info) is not True:")
+        lines.append("        raise Abandon(REFUSED)")
     lines.append(f"    return function({', '.join(values[p.name] for p in order)})")
     namespace = {
         "function": resolver.wrapped_func,
@@ -282,6 +292,9 @@ def direct_call(
         "definition": definition,
         "new": object.__new__,
         "set": object.__setattr__,
+        "Abandon": Abandon,
+        "REFUSED": REFUSED,
+        **{f"check_{n}": check for n, check in enumerate(checks)},
     }
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<call {definition.python_name}>", "exec"), namespace)  # noqa: S102

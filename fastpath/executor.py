@@ -93,17 +93,24 @@ class PlanningExecutor(StrawberryGraphQLCoreExecutionContext):
             context is fresh: at once when nothing of the run is left to wait for."""
             waits = [w for w in (run.stopping(), fast_path.restart(self.context_value)) if w]
             if not waits:
-                return counted(reason, stock())
+                return counted(reason)
 
             async def later() -> Any:
                 for wait in waits:
                     await wait
-                return await await_maybe(counted(reason, stock()))
+                return await await_maybe(counted(reason))
 
             return later()
 
-        def counted(reason: str, data: Any) -> Any:
-            """`data` (or what it awaits), the abandon counted once stock has answered."""
+        def counted(reason: str) -> Any:
+            """Stock execution's data (or what it awaits), the abandon counted once it
+            has answered: with an error, also when the error ends it (a null that
+            reaches the root)."""
+            try:
+                data = stock()
+            except BaseException:
+                fast_path.abandons.settle(reason, self._name(), True)
+                raise
             if not self.is_awaitable(data):
                 fast_path.abandons.settle(reason, self._name(), collected_errors(self))
                 return data

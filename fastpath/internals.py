@@ -12,6 +12,7 @@ The engine imports these from here, and nothing private from anywhere else.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from graphql.execution.collect_fields import (
@@ -26,6 +27,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, gather_with_cancel, is_iterable
 from strawberry.asgi import GraphQL
 from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.permission import PermissionExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.schema.types.base_scalars import isoformat
@@ -48,6 +50,7 @@ __all__ = [
     "collect_subfields",
     "collected_errors",
     "exception_handlers",
+    "permission_checks",
     "gather_with_cancel",
     "get_argument_values",
     "get_variable_values",
@@ -83,6 +86,23 @@ def exception_handlers(schema: Any, definition: StrawberryField) -> Any:
     """Strawberry's field exception handlers of a field: a field that has any is
     called through Strawberry's own wrapper."""
     return schema.schema_converter._get_field_exception_handlers(definition)
+
+
+def permission_checks(definition: StrawberryField) -> list[Any] | None:
+    """The `has_permission` of each permission of a field, in Strawberry's order, when
+    the field's only extensions are Strawberry's permission checks that raise (not
+    silent) and answer at once (not `async`); [] for a field without extensions; None
+    for anything else, which is called through Strawberry's own wrapper."""
+    checks = []
+    for extension in definition.extensions:
+        if type(extension) is not PermissionExtension or extension.fail_silently:
+            return None
+        for permission in extension.permissions:
+            check = permission.has_permission
+            if inspect.iscoroutinefunction(check):
+                return None
+            checks.append(check)
+    return checks
 
 
 def is_default_resolver(resolve: Any) -> bool:

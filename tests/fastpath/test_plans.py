@@ -11,9 +11,10 @@ import pytest
 import strawberry
 from graphql import GraphQLObjectType, parse
 from strawberry.dataloader import DataLoader
+from strawberry.permission import BasePermission
 
 from fastpath import compiled, plans, runs
-from fastpath.abandons import VARIABLES, Abandon
+from fastpath.abandons import REFUSED, VARIABLES, Abandon
 from fastpath.executor import PlanningExecutor
 from resolvers.dataloader import SHIELDED
 from resolvers.dataloader import DataLoader as ShieldedLoader
@@ -687,3 +688,45 @@ def test_a_resolver_whose_arguments_are_left_to_their_plain_defaults_is_called_d
         '{ greeter { greet(name: "yo", times: 3) paint(color: RED) } }',
     ):
         assert schema.execute_sync(query).data == stock.execute_sync(query).data
+
+
+class Allowed(BasePermission):
+    message = "Not allowed."
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        checked: list[str] = info.context["checked"]
+        checked.append(info.field_name)
+        return bool(info.context["allowed"])
+
+
+@strawberry.type
+class GuardedQuery:
+    @strawberry.field(permission_classes=[Allowed])
+    def secret(self) -> str:
+        return "the secret"
+
+    @strawberry.field(permission_classes=[Allowed])
+    def echo(self, text: str = "x") -> str:
+        return text
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+async def test_a_resolver_behind_permissions_is_called_directly_after_them(allowed):
+    schema = planned(GuardedQuery)
+    query = schema._schema.query_type
+    stock = strawberry.Schema(GuardedQuery)
+    context = {"allowed": allowed, "checked": []}
+
+    assert compiled.direct_call(schema._schema, query.fields["secret"]) is not None
+    # Permissions are given the field's arguments: Strawberry's way for those.
+    assert compiled.direct_call(schema._schema, query.fields["echo"]) is None
+    answer = await schema.execute("{ secret }", context_value=context)
+    expected = await stock.execute("{ secret }", context_value={**context, "checked": []})
+
+    assert (answer.data, answer.errors and [e.message for e in answer.errors]) == (
+        expected.data,
+        expected.errors and [e.message for e in expected.errors],
+    )
+    # Checked by the plan, and again by stock execution once the plan gave up.
+    assert context["checked"] == (["secret"] if allowed else ["secret", "secret"])
+    assert schema.fast_path.abandons.counts == ({} if allowed else {REFUSED: 1})
