@@ -4,9 +4,10 @@ Limits of a socket: a message over `MAX_BODY_BYTES` closes it with 1009, unparse
 account has at most `MAX_SOCKETS_PER_ACCOUNT` sockets past `connection_ack` in this
 process, and one more is closed with 4429 instead of acknowledged.
 
-Revocation: a socket ends, closed with 4401 and a reason, when the API key it signed in
-with is deleted, or its account is; on every process, as the bus brings the news
-(`notifiers.bus.Revocation`). Its operations are cancelled first, so nothing more is
+Revocation: a socket ends, closed with 4401 and a reason, when the credentials it signed
+in with expire (a token's a second later, once its subscriptions have said so; nothing
+sent in between is run), or when the API key is deleted, or its account is; on every
+process, as the bus brings the news (`notifiers.bus.Revocation`). Its operations are cancelled first, so nothing more is
 sent on it. 4401 is the code of credentials refused at `connection_init`, so a client
 has one answer to both, signing in again; graphql-ws clients take it as fatal and do
 not reconnect in a loop with credentials that will not come back. A socket reads its
@@ -48,6 +49,7 @@ from tortoise.models import Model
 
 import config
 from auth.api_keys import expired
+from auth.tokens import TOKEN_EXPIRED
 from models.api_key import ApiKey
 from models.user import User
 from notifiers import bus
@@ -57,6 +59,8 @@ logger = logging.getLogger("switchboard.ws")
 
 #: WebSocket close code for a connection whose credentials were refused, or revoked.
 WS_UNAUTHORIZED = 4401
+#: Seconds between a token's expiry and its socket's close (see `_close_at`).
+EXPIRY_GRACE_SECONDS = 1.0
 #: RFC 6455's close code for a message over the size limit.
 WS_MESSAGE_TOO_BIG = 1009
 #: Close code for an account past its sockets. graphql-ws clients (`graphql-ws`, and the
@@ -216,6 +220,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.revoked:
             return  # sent before the client heard of the close
+        expires_at = self.context.credentials_expire_at
+        if expires_at is not None and time.time() >= expires_at:
+            # Between the expiry and the close (`_close_at`): refused, not run.
+            error = GraphQLError(
+                self._expiry_reason(expires_at), extensions={"code": "UNAUTHENTICATED"}
+            )
+            refusal = ErrorMessage(id=message["id"], type="error", payload=[error.formatted])
+            await self.send_message(refusal)
+            return
         limit = self.max_subscriptions_per_connection
         if self.connection_acknowledged and limit is not None and len(self.operations) >= limit:
             error = GraphQLError(
@@ -227,22 +240,28 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_subscribe(message)
 
-    #: Closes the socket when the API key it signed in with expires.
+    #: Closes the socket when the credentials it signed in with expire.
     key_expiry: asyncio.Task[None] | None = None
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
         expires_at = self.context.credentials_expire_at
-        # A token's expiry ends its subscriptions (`resolvers.live`); a key's ends the
-        # socket, as its every request over HTTP would now be refused.
-        if self.connection_acknowledged and self.context.api_key_id and expires_at:
+        if self.connection_acknowledged and expires_at:
             self.key_expiry = asyncio.create_task(self._close_at(expires_at))
 
+    def _expiry_reason(self, expires_at: float) -> str:
+        if self.context.api_key_id is not None:
+            return expired(datetime.fromtimestamp(expires_at, UTC))
+        return TOKEN_EXPIRED
+
     async def _close_at(self, expires_at: float) -> None:
-        await asyncio.sleep(max(0.0, expires_at - time.time()))
-        await self.websocket.close(
-            WS_UNAUTHORIZED, expired(datetime.fromtimestamp(expires_at, UTC))
-        )
+        # As every request over HTTP would now be refused. A token's subscriptions end
+        # at its expiry with an error saying how to resume (`resolvers.live`): the
+        # socket closes a moment later, so that the error reaches the client first.
+        grace = 0.0 if self.context.api_key_id is not None else EXPIRY_GRACE_SECONDS
+        await asyncio.sleep(max(0.0, expires_at - time.time()) + grace)
+        self.revoked = True  # nothing sent from now on is run
+        await self.websocket.close(WS_UNAUTHORIZED, self._expiry_reason(expires_at))
 
 
 #: Revoked sockets being closed; held so that the event loop does not drop the tasks.

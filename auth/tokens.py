@@ -22,6 +22,7 @@ from text_checks import email_address, has_control_characters, text, unstorable
 
 #: Tokens larger than this are refused unread; a real one is well under 2 KB.
 MAX_TOKEN_BYTES = 8 * 1024
+TOKEN_EXPIRED = "The token has expired."
 #: Clock skew tolerated on `exp`, `nbf` and `iat`.
 LEEWAY_SECONDS = 30
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -76,7 +77,7 @@ def verify_token(token: str) -> Claims:
             audience=config.JWT_AUDIENCE or None,
         )
     except ExpiredSignatureError:
-        raise InvalidCredentials("The token has expired.") from None
+        raise InvalidCredentials(TOKEN_EXPIRED) from None
     except JWTClaimsError as exc:
         raise InvalidCredentials(f"The token's claims are not accepted: {exc}") from None
     except JWTError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 import pytest
 
 from auth.tokens import issue_token
@@ -185,6 +186,27 @@ async def test_subscription_ends_when_the_token_expires(server, alice):
     assert body["type"] == "next"
     assert body["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "expired" in body["payload"]["errors"][0]["message"]
+
+
+async def test_a_token_socket_runs_nothing_after_the_expiry_and_then_closes(server, alice):
+    token = issue_token("alice", ttl_seconds=2)
+
+    async with graphql_socket(server.url, f"Bearer {token}") as socket:
+        await socket.subscribe()
+        ended = await socket.message(timeout=10)  # the subscription's own error
+        await socket.subscribe(query="{ viewer { username } }", op="2")
+        while (refused := await socket.message(timeout=5))["id"] != "2":
+            assert refused == {"id": "1", "type": "complete"}
+        closed = await socket.ws.receive(timeout=5)
+
+    assert "expired" in ended["payload"]["errors"][0]["message"]
+    assert (refused["type"], refused["id"]) == ("error", "2")
+    assert refused["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (closed.type, closed.data, closed.extra) == (
+        aiohttp.WSMsgType.CLOSE,
+        4401,
+        "The token has expired.",
+    )
 
 
 async def test_internal_error_in_a_subscription_is_masked(server, alice, monkeypatch, caplog):
