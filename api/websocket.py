@@ -7,13 +7,13 @@ process, and one more is closed with 4429 instead of acknowledged.
 Revocation: a socket ends, closed with 4401 and a reason, when the credentials it signed
 in with expire (a token's a second later, once its subscriptions have said so; nothing
 sent in between is run), or when the API key is deleted, or its account is; on every
-process, as the bus brings the news (`notifiers.bus.Revocation`). Its operations are cancelled first, so nothing more is
-sent on it. 4401 is the code of credentials refused at `connection_init`, so a client
-has one answer to both, signing in again; graphql-ws clients take it as fatal and do
-not reconnect in a loop with credentials that will not come back. A socket reads its
-credentials again (one statement) once it starts listening for revocations, so one
-committed between its sign-in and then is not missed; and again, in one statement for
-all of them, whenever the bus may have lost news (Redis went away).
+process, as the bus brings the news (`notifiers.bus.Revocation`). Its operations are
+cancelled first, so nothing more is sent on it. 4401 is the code of credentials refused
+at `connection_init`, so a client has one answer to both, signing in again; graphql-ws
+clients take it as fatal and do not reconnect in a loop with credentials that will not
+come back. A socket reads its credentials again (one statement) once it starts listening
+for revocations, so one committed between its sign-in and then is not missed; and again,
+in one statement for all of them, whenever the bus may have lost news (Redis went away).
 """
 
 from __future__ import annotations

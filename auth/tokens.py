@@ -22,7 +22,8 @@ from text_checks import email_address, has_control_characters, text, unstorable
 
 #: Tokens larger than this are refused unread; a real one is well under 2 KB.
 MAX_TOKEN_BYTES = 8 * 1024
-TOKEN_EXPIRED = "The token has expired."
+#: What an expired token is told, over HTTP and when its socket closes.
+TOKEN_EXPIRED = "The token has expired."  # noqa: S105 - a message, not a secret
 #: Clock skew tolerated on `exp`, `nbf` and `iat`.
 LEEWAY_SECONDS = 30
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
