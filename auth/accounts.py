@@ -49,6 +49,11 @@ async def user_for_claims(claims: Claims) -> User:
                 raise InvalidCredentials(
                     f"The name {claims.username!r} belongs to a team, not an account."
                 ) from None
+    if user.service:
+        # Made by a team's admins, who hold no token for it: its keys are its only way in.
+        raise InvalidCredentials(
+            f"{claims.username!r} is a service account: it signs in with its API keys only."
+        )
     # The entity came with the account (select_related): this costs no statement.
     _check_issued_after(claims, user.entity)
     return user

@@ -35,6 +35,7 @@ PUBLIC_COLUMNS = (
     "website_url",
     "photo_file",
     "hide_teams_from_public",
+    "service",
 )
 
 
@@ -63,6 +64,9 @@ class User(Model):
     #: Bytes of the stored photo, counted as MEDIA of the user's entity.
     photo_bytes = fields.BigIntField(default=0)
     admin = fields.BooleanField(default=False)
+    #: A team's service account (W&B's): a member of that one team, made by its admins,
+    #: that signs in with its API keys only, never with a token.
+    service = fields.BooleanField(default=False, db_default=False)
     hide_teams_from_public = fields.BooleanField(default=False)
     created_at = Timestamp(auto_now_add=True)
 

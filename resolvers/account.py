@@ -1,50 +1,26 @@
-"""Deleting the viewer's account: every row of it in one transaction, then the
-outside effects (the GitHub grant, the photo file) once that has committed.
-
-The entity row stays as a tombstone with `deleted_at` set: the name stays
-taken. `tokens_valid_after` is set to the same moment and never cleared, so
-`auth.accounts` refuses every token issued before it, also once an account is made
-again with the name. Once committed, every socket the account opened is ended, on
-every process (`notifiers.hooks.CredentialsRevoked`).
-"""
+"""Deleting the viewer's account: every row of it in one transaction
+(`resolvers.erasure`), then the outside effects (the sockets it opened, the GitHub
+grant, the photo file) once that has committed."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from errors import Conflict, Invalid, NotFound
-from models.alert import AlertDelivery, AlertEvent, AlertSubscription
-from models.api_key import ApiKey
-from models.beta import UserBetaFeature
 from models.entity import Entity
-from models.integration import GithubIntegration, OAuthState, SlackIntegration
-from models.team import Invite, Team, TeamMember, TeamRole
+from models.integration import GithubIntegration
+from models.team import Team, TeamMember, TeamRole
 from models.user import User as UserModel
 from notifiers.hooks import CredentialsRevoked, after_commit
 from resolvers.context import Info
+from resolvers.erasure import Doomed, erase_account
 from resolvers.github import revoke_removed_grant
-from resolvers.teams import dissolve
 from resolvers.user import remove_photo_file_if_unused
 from schema.account import DeleteAccountInput
 from schema.common import SuccessPayload, UserError
-from services import storage_ledger
-
-
-@dataclass
-class Doomed:
-    """What one deletion removes, found under lock before anything is removed."""
-
-    user_id: int
-    entity_id: int
-    photo_file: str | None
-    github_token_sealed: str | None = None
-    #: Teams whose only member is the user: they go with it.
-    teams: list[Team] = field(default_factory=list)
 
 
 async def delete_account(info: Info, input: DeleteAccountInput) -> SuccessPayload:
@@ -56,17 +32,11 @@ async def delete_account(info: Info, input: DeleteAccountInput) -> SuccessPayloa
         )
     async with in_transaction():
         doomed = await _find(account.id)
-        await _delete_teams_left_empty(doomed)
-        await _delete_memberships(doomed)
-        await _delete_credentials(doomed)
-        await _delete_preferences(doomed)
-        await _delete_alerts(doomed)
-        await _delete_integrations(doomed)
-        await _delete_storage(doomed)
-        await _delete_profile(doomed)
+        erased = await erase_account(doomed)
     # Effects outside the database cannot roll back, so they wait for the commit.
     # The sockets first: the GitHub call below may take seconds.
-    after_commit(CredentialsRevoked(user_id=account.id))
+    for user_id in erased:
+        after_commit(CredentialsRevoked(user_id=user_id))
     problem = None
     if doomed.github_token_sealed:
         problem = await revoke_removed_grant(doomed.github_token_sealed)
@@ -122,50 +92,4 @@ async def _find(user_id: int) -> Doomed:
         photo_file=user.photo_file,
         github_token_sealed=github.token_sealed if github else None,
         teams=alone,
-    )
-
-
-async def _delete_teams_left_empty(doomed: Doomed) -> None:
-    if not doomed.teams:
-        return
-    await dissolve(doomed.teams)
-    await Entity.filter(id__in=[team.entity_id for team in doomed.teams]).delete()
-
-
-async def _delete_memberships(doomed: Doomed) -> None:
-    await TeamMember.filter(user_id=doomed.user_id).delete()
-    await Invite.filter(to_user_id=doomed.user_id).delete()
-    # Invitations it sent stand: the invitee may still answer them.
-    await Invite.filter(from_user_id=doomed.user_id).update(from_user_id=None)
-
-
-async def _delete_credentials(doomed: Doomed) -> None:
-    await ApiKey.filter(user_id=doomed.user_id).delete()
-    await OAuthState.filter(user_id=doomed.user_id).delete()
-
-
-async def _delete_preferences(doomed: Doomed) -> None:
-    await UserBetaFeature.filter(user_id=doomed.user_id).delete()
-
-
-async def _delete_alerts(doomed: Doomed) -> None:
-    await AlertDelivery.filter(user_id=doomed.user_id).delete()
-    await AlertEvent.filter(user_id=doomed.user_id).delete()
-    await AlertSubscription.filter(user_id=doomed.user_id).delete()
-
-
-async def _delete_integrations(doomed: Doomed) -> None:
-    await SlackIntegration.filter(user_id=doomed.user_id).delete()
-    await GithubIntegration.filter(user_id=doomed.user_id).delete()
-
-
-async def _delete_storage(doomed: Doomed) -> None:
-    await storage_ledger.remove_all([doomed.entity_id])
-
-
-async def _delete_profile(doomed: Doomed) -> None:
-    await UserModel.filter(id=doomed.user_id).delete()
-    now = datetime.now(UTC)
-    await Entity.filter(id=doomed.entity_id).update(
-        deleted_at=now, tokens_valid_after=now, storage_limit_bytes=None
     )

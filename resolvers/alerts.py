@@ -14,9 +14,10 @@ from errors import Forbidden, Invalid
 from models.alert import UNSUBSCRIBABLE, AlertChannel, AlertEventType, AlertSeverity
 from models.alert import AlertSubscription as AlertSubscriptionModel
 from models.integration import SlackIntegration as SlackIntegrationModel
+from models.team import TeamMember, TeamRole
 from models.upsert import upsert
 from models.user import User
-from notifiers.outbox import raise_alert
+from notifiers.outbox import announce, raise_alert, record_alert
 from resolvers.context import Info
 from resolvers.entities import acting_for
 from resolvers.validation import Checks, shown
@@ -107,7 +108,7 @@ async def notify_scriptable_run_alert(
     )
     project_name, run_name = _run_names(checks, input.project_name, input.run_name)
     checks.done()
-    await raise_alert(
+    await _raise_run_alert(
         account,
         type=AlertEventType.SCRIPTABLE,
         title=title or "",
@@ -131,7 +132,7 @@ async def report_run_state(info: Info, input: ReportRunStateInput) -> SuccessPay
     project_name, run_name = _run_names(checks, input.project_name, input.run_name)
     checks.done()
     type, severity, verb = _RUN_ENDS[input.state]
-    await raise_alert(
+    await _raise_run_alert(
         account,
         type=type,
         title=f"Run {verb}",
@@ -142,6 +143,21 @@ async def report_run_state(info: Info, input: ReportRunStateInput) -> SuccessPay
         run_name=run_name,
     )
     return SuccessPayload(success=True)
+
+
+async def _raise_run_alert(account: User, **alert: Any) -> None:
+    """A run's alert: the account's own, or a service account's team admins', each by
+    their own subscriptions; all written in one transaction, announced once committed."""
+    recipients = [account]
+    if account.service:
+        teams = TeamMember.filter(user_id=account.id).values_list("team_id", flat=True)
+        recipients = await User.filter(
+            memberships__team_id__in=await teams, memberships__role=TeamRole.ADMIN, service=False
+        ).order_by("id")
+    async with in_transaction():
+        recorded = [await record_alert(recipient, **alert) for recipient in recipients]
+    for each in recorded:
+        announce(each)
 
 
 async def _run_entity(account: User, entity_name: str) -> str:

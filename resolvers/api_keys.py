@@ -96,31 +96,49 @@ async def generate_api_key(info: Info, input: GenerateApiKeyInput) -> GenerateAp
     expires_at = checks.run(_expiry, input.expires_at, minting_key_expires_at)
     checks.done()
     assert scopes is not None  # noqa: S101 - checks.done() raised otherwise
-    account = info.context.viewer
-    new = api_keys.generate()
-    # W&B's client sends a description alone: the key is named after it, or its prefix.
-    name = name or _first_line(description) or f"Key {new.prefix}"
     async with in_transaction():
-        # The account's row locked until commit: concurrent requests count one at a
-        # time, so none of them sees room that another is about to take.
-        await UserModel.filter(id=account.id).select_for_update().first()
-        if await ApiKeyModel.filter(user_id=account.id).count() >= MAX_KEYS_PER_USER:
-            raise LimitExceeded(f"An account may hold at most {MAX_KEYS_PER_USER} API keys.")
-        key = await ApiKeyModel.create(
-            user_id=account.id,
+        key, secret = await issue_key(
+            info.context.viewer.id,
             name=name,
-            description=description or None,
-            prefix=new.prefix,
-            key_hash=new.key_hash,
-            scopes=encode_scopes(scopes),
+            description=description,
+            scopes=scopes,
             expires_at=expires_at,
         )
     generated = ApiKey.from_model(key)
     if input.name is None:
         # W&B's SDK sends no name and returns `apiKey.name` as the key: this answer
         # alone names it so. The secret is in the payload already, and nothing stores it.
-        generated = dataclasses.replace(generated, name=new.secret)
-    return GenerateApiKeyPayload(api_key=generated, secret=new.secret)
+        generated = dataclasses.replace(generated, name=secret)
+    return GenerateApiKeyPayload(api_key=generated, secret=secret)
+
+
+async def issue_key(
+    user_id: int,
+    *,
+    name: str | None,
+    description: str | None,
+    scopes: frozenset[ApiKeyScope] = DEFAULT_SCOPES,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKeyModel, str]:
+    """A new key of the account and its secret, within the caller's transaction."""
+    new = api_keys.generate()
+    # W&B's client sends a description alone: the key is named after it, or its prefix.
+    name = name or _first_line(description) or f"Key {new.prefix}"
+    # The account's row locked until commit: concurrent requests count one at a time,
+    # so none of them sees room that another is about to take.
+    await UserModel.filter(id=user_id).select_for_update().first()
+    if await ApiKeyModel.filter(user_id=user_id).count() >= MAX_KEYS_PER_USER:
+        raise LimitExceeded(f"An account may hold at most {MAX_KEYS_PER_USER} API keys.")
+    key = await ApiKeyModel.create(
+        user_id=user_id,
+        name=name,
+        description=description or None,
+        prefix=new.prefix,
+        key_hash=new.key_hash,
+        scopes=encode_scopes(scopes),
+        expires_at=expires_at,
+    )
+    return key, new.secret
 
 
 def _first_line(description: str | None) -> str | None:

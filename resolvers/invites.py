@@ -17,7 +17,7 @@ from models.team import TeamMember, TeamRole
 from models.user import User as UserModel
 from notifiers.outbox import Recorded, announce, record_alert
 from resolvers.context import Info
-from resolvers.teams import answer_team, existing_user, lock_team, locked_team, require_team_admin
+from resolvers.teams import answer_team, lock_team, locked_team, person, require_team_admin
 from resolvers.validation import Checks
 from schema.common import SuccessPayload
 from schema.invite import (
@@ -48,7 +48,7 @@ async def create_invite(info: Info, input: CreateInviteInput) -> CreateInvitePay
     async with in_transaction():
         team = await locked_team(viewer, input.entity_name, field="entityName")
         await require_team_admin(viewer, team)
-        to_user = None if username is None else await existing_user(username)
+        to_user = None if username is None else await person(username)
         await _check_not_in_team(team, to_user, email)
         if await InviteModel.filter(team_id=team.id).count() >= MAX_PENDING_INVITES:
             raise LimitExceeded(

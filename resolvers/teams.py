@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from models.entity import NAME_LENGTH, Entity, name_key
-from models.team import Invite, TeamMember, TeamRole, TeamType
 from models.team import Organization as OrganizationModel
 from models.team import Team as TeamModel
+from models.team import TeamMember, TeamRole, TeamType
 from models.user import User as UserModel
+from notifiers.hooks import CredentialsRevoked, after_commit
 from resolvers.context import Info
+from resolvers.erasure import dissolve
 from resolvers.validation import Checks, lookup_key, shown
 from schema.common import SuccessPayload
 from schema.entity import Entity as EntitySchema
@@ -33,7 +34,6 @@ from schema.team import (
     UpdateTeamMemberInput,
     viewer_role,
 )
-from services import storage_ledger
 from text_checks import text, unstorable
 
 TEAM_NAME = re.compile(rf"[A-Za-z0-9_-]{{3,{NAME_LENGTH}}}")
@@ -213,7 +213,7 @@ async def add_team_member(info: Info, input: AddTeamMemberInput) -> TeamPayload:
     async with in_transaction():
         # Site admins only (the field's permission): anyone else invites (`createInvite`).
         managed = await locked_team(viewer, input.team_name)
-        user = await existing_user(input.username)
+        user = await person(input.username)
         try:
             async with in_transaction():
                 await TeamMember.create(team=managed, user=user, role=input.role or TeamRole.MEMBER)
@@ -280,30 +280,17 @@ async def delete_team(info: Info, input: DeleteTeamInput) -> SuccessPayload:
     async with in_transaction():
         managed = await locked_team(viewer, input.team_name)
         await require_team_admin(viewer, managed)
-        await dissolve([managed])
+        erased = await dissolve([managed])
         # The entity stays as a tombstone: the name stays taken, so that links and
         # projects naming the team can never reach whoever claims it next.
         await Entity.filter(id=managed.entity_id).update(
             deleted_at=datetime.now(UTC), storage_limit_bytes=None
         )
+    for user_id in erased:  # its service accounts' sockets end with them
+        after_commit(CredentialsRevoked(user_id=user_id))
     if viewer.default_entity_id == managed.entity_id:
         viewer.default_entity_id = viewer.entity_id
     return SuccessPayload(success=True)
-
-
-async def dissolve(doomed: list[TeamModel]) -> None:
-    """Removes teams with their memberships and stored files; nobody keeps one as the
-    default place of new projects. Their entities are the caller's to keep or drop."""
-    entity_ids = [team.entity_id for team in doomed]
-    # The storage writers' lock: a file report waiting on it finds the entity gone.
-    await Entity.filter(id__in=entity_ids).select_for_update(no_key=True)
-    await UserModel.filter(default_entity_id__in=entity_ids).update(
-        default_entity_id=F("entity_id")
-    )
-    await storage_ledger.remove_all(entity_ids)
-    await Invite.filter(team_id__in=[team.id for team in doomed]).delete()
-    await TeamMember.filter(team_id__in=[team.id for team in doomed]).delete()
-    await TeamModel.filter(id__in=[team.id for team in doomed]).delete()
 
 
 def _not_team_admin(team_name: str) -> Forbidden:
@@ -355,8 +342,25 @@ async def _membership(team: TeamModel, username: str) -> TeamMember:
     membership = await TeamMember.filter(team_id=team.id, user_id=user.id).first()
     if membership is None:
         raise NotFound(f"'{user.username}' is not a member of {team.name}.", field="username")
+    if user.service:
+        raise Conflict(
+            f"'{user.username}' is a service account of {team.name}: it stays a member until "
+            "it is deleted (deleteServiceAccount).",
+            field="username",
+        )
     membership.user = user
     return membership
+
+
+async def person(username: str) -> UserModel:
+    """The account of a person (not a service account) to put in a team."""
+    user = await existing_user(username)
+    if user.service:
+        raise Invalid(
+            f"'{user.username}' is a service account: it belongs to its own team only.",
+            field="username",
+        )
+    return user
 
 
 async def _admin_count(team: TeamModel) -> int:

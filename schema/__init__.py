@@ -28,6 +28,7 @@ from resolvers import (
     github,
     invites,
     live,
+    service_accounts,
     slack,
     storage,
     teams,
@@ -51,6 +52,7 @@ from schema.entity import Entity
 from schema.github import ConnectGithubPayload
 from schema.invite import CreateInvitePayload
 from schema.scalars import SCALARS
+from schema.service_account import CreateServiceAccountPayload
 from schema.storage import StorageUsagePayload
 from schema.team import CreateTeamPayload, Organization, Team, TeamPayload
 from schema.user import (
@@ -161,6 +163,18 @@ class Mutation:
         invites.delete_invite,
         scope=ACCOUNT,
         description="The invited user declines, or a team admin withdraws the invitation.",
+    )
+    create_service_account: CreateServiceAccountPayload = mutation(
+        service_accounts.create_service_account,
+        scope=ACCOUNT,
+        rate_limit="service_accounts",
+        description="Team admins: a member of the team that signs in with API keys only "
+        "(W&B's createServiceAccount); its first key is answered once.",
+    )
+    delete_service_account: SuccessPayload = mutation(
+        service_accounts.delete_service_account,
+        scope=ACCOUNT,
+        description="Team admins: the service account with its keys; its sockets close.",
     )
 
     set_beta_feature: SetBetaFeaturePayload = mutation(beta.set_beta_feature, scope=ACCOUNT)

@@ -181,6 +181,8 @@ class Member:
     email_shown: strawberry.Private[bool]
     #: A pending invitation's `InviteRow`; None for a member.
     invite: strawberry.Private[Row | None]
+    #: A team's service account.
+    service: strawberry.Private[bool]
 
     @classmethod
     def of_row(cls, member: Row, email_shown: bool) -> Member:
@@ -199,6 +201,7 @@ class Member:
             user_id=invite.to_user_id,
             email_shown=True,
             invite=invite,
+            service=False,
         )
 
     @classmethod
@@ -235,9 +238,9 @@ class Member:
     def pending(self) -> bool:
         return self.invite is not None
 
-    @strawberry.field(description="USER or SERVICE; Switchboard has user accounts only.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="USER, or SERVICE for a team's service account.")  # type: ignore[untyped-decorator]
     def account_type(self) -> str:
-        return "USER"
+        return "SERVICE" if self.service else "USER"
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description="Never a key: always null here (W&B's field is kept for its clients)."

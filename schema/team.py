@@ -17,7 +17,7 @@ from schema.common import UserError
 from schema.connection import Connection, Cursors, Edge
 from schema.entity import Entity
 from schema.invite import Invite
-from schema.reading import reader
+from schema.reading import Derived, reader
 from schema.storage import StorageUsage, load_storage_usage
 from schema.user import Profile, read_profile
 
@@ -43,6 +43,7 @@ class TeamMember:
     profile: Profile
     role: team_models.TeamRole
     joined_at: datetime
+    account_type: str = strawberry.field(description="USER, or SERVICE for a service account.")
 
 
 @strawberry.type
@@ -118,7 +119,11 @@ class Team:
 
 
 #: A team's member, from its `MemberRow`.
-_read_member = reader(TeamMember, profile=read_profile)
+_read_member = reader(
+    TeamMember,
+    profile=read_profile,
+    account_type=Derived(lambda service: "SERVICE" if service else "USER", "service"),
+)
 _read_team = reader(Team, "id", "viewer_role", "organization")
 
 

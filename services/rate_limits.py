@@ -50,6 +50,7 @@ ACTIONS = {
         Action("api_keys", "new API keys", None, "10/minute;50/day", "100/hour"),
         Action("oauth_starts", "connection attempts", None, "10/minute", "60/minute"),
         Action("teams", "new teams", None, "10/hour", "50/hour"),
+        Action("service_accounts", "new service accounts", None, "10/hour", "50/hour"),
         # Each decode may take most of a second of CPU (services/photos.py).
         Action("photos", "photo uploads", None, "10/minute;60/hour", "60/minute"),
         Action("invitations", "team invitations sent", None, "60/hour", "300/hour"),

@@ -210,6 +210,17 @@ async def test_team_invite_adds_a_pending_member(site, sdk, invitee):
     assert {"username": username, "admin": False, "pending": True} in team["members"]
 
 
+async def test_create_service_account_adds_a_service_member(site, sdk):
+    await _team_with_bob(site, "sdk-service")
+
+    member = sdk.call(
+        "create_service_account", key=site.key, team="sdk-service", description="CI runner"
+    )
+
+    assert member is not None
+    assert member["accountType"] == "SERVICE" and member["username"].startswith("sa-")
+
+
 def test_user_found_by_email_as_site_admin(site, sdk):
     found = sdk.call("user", key=site.key, username_or_email="bob@lab.test")
 

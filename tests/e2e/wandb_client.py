@@ -220,6 +220,13 @@ def invite(key: str, team: str, username_or_email: str, admin: bool) -> bool:
     return invited
 
 
+def create_service_account(key: str, team: str, description: str) -> dict[str, Any] | None:
+    member = _api(key).team(team).create_service_account(description)
+    if member is None:
+        return None
+    return {"username": member.username, "accountType": member.accountType}
+
+
 def user(key: str, username_or_email: str) -> dict[str, Any] | None:
     found = _api(key).user(username_or_email)
     return None if found is None else _user(found)
@@ -244,6 +251,7 @@ CALLS = {
         create_team,
         team,
         invite,
+        create_service_account,
         user,
         generate_api_key,
         delete_api_key,

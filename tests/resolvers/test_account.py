@@ -20,7 +20,7 @@ from models.entity import Entity
 from models.integration import SlackIntegration
 from models.team import Invite, Team, TeamMember, TeamRole
 from models.user import User
-from resolvers import account
+from resolvers import erasure
 from services import photos
 from tests.support.fake_github import GOOD_CODE, TOKEN, FakeGithub
 from tests.support.helpers import Account, GraphQL, sign_up
@@ -269,13 +269,13 @@ async def test_refused_while_only_admin_of_a_team_with_members(api, github):
 async def test_a_failure_mid_deletion_leaves_everything(api, github, monkeypatch, step):
     world = await build_world(api)
     before = await snapshot()
-    original = getattr(account, step)
+    original = getattr(erasure, step)
 
-    async def fail_after_running(doomed: account.Doomed) -> None:
+    async def fail_after_running(doomed: erasure.Doomed) -> None:
         await original(doomed)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(account, step, fail_after_running)
+    monkeypatch.setattr(erasure, step, fail_after_running)
 
     error = await api.signed_in(world.alice).error(DELETE_ACCOUNT, {"confirm": "alice"})
 

@@ -36,8 +36,8 @@ async def test_keys_made_before_scopes_may_read_and_report_runs(kind):
         EXECUTOR_CACHE.clear()
 
 
-# Run in the server's own environment: the schema as 0007 left it, a key inserted in
-# its columns, then the remaining migrations, then the key read back.
+# Run in the server's own environment: an account, the schema as 0007 left it, a key
+# inserted in its columns, then the remaining migrations, then the key read back.
 _OLD_KEY_THEN_MIGRATE = """
 import asyncio
 from tortoise import Tortoise, connections
@@ -50,13 +50,22 @@ from models.api_key import ApiKey
 HASH = "0" * 64
 
 async def main():
+    # The account is made as the models are now, then the schema taken back to 0007.
+    try:
+        await migrate(config=config.TORTOISE_ORM)
+    finally:
+        await Tortoise.close_connections()
+    await Tortoise.init(config=config.TORTOISE_ORM)
+    try:
+        user = await user_for_claims(Claims("ada", "ada@example.com", "Ada", issued_at=None))
+    finally:
+        await Tortoise.close_connections()
     try:
         await migrate(config=config.TORTOISE_ORM, target="models.0007_team_invites")
     finally:
         await Tortoise.close_connections()
     await Tortoise.init(config=config.TORTOISE_ORM)
     try:
-        user = await user_for_claims(Claims("ada", "ada@example.com", "Ada", issued_at=None))
         await connections.get("default").execute_script(
             "INSERT INTO api_key (user_id, name, prefix, key_hash, created_at) "
             f"VALUES ({user.id}, 'old', 'abcdefgh', '{HASH}', '2026-01-01T00:00:00+00:00')"

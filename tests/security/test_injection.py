@@ -69,6 +69,8 @@ MUTATION_BASES: dict[str, Base] = {
     "createInvite": lambda w, i: {"entityName": TEAM, "username": "carol", "role": "MEMBER"},
     "acceptInvite": lambda w, i: {"id": "1"},
     "deleteInvite": lambda w, i: {"id": "1"},
+    "createServiceAccount": lambda w, i: {"entityName": TEAM, "description": f"CI {i}"},
+    "deleteServiceAccount": lambda w, i: {"entityName": TEAM, "username": "sa-nobody"},
     "setBetaFeature": lambda w, i: {"key": FEATURE, "enabled": True},
     "startSlackConnect": lambda w, i: {"redirectUri": None},
     "connectSlack": lambda w, i: {"code": "code", "state": "state"},

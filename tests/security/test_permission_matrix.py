@@ -119,6 +119,18 @@ async def _address_invited(api: GraphQL, world: World) -> dict[str, Any]:
     return {"id": str(invite.id)}
 
 
+async def _service_account(api: GraphQL, world: World) -> dict[str, Any]:
+    """A service account of alice's team: for its admins to delete."""
+    made = await api.signed_in(world.admin).execute(
+        _m(
+            "createServiceAccount",
+            f'{{entityName: "{TEAM}", description: "CI"}}',
+            "user { username }",
+        )
+    )
+    return {"username": made["createServiceAccount"]["user"]["username"]}
+
+
 def _state(provider: str) -> Callable[[World, dict[str, str]], dict[str, Any]]:
     return lambda w, states: {"state": states[provider]}
 
@@ -227,6 +239,15 @@ ROWS = [
     Row("deleteInvite", INVITE_ID % "deleteInvite",
         (ANON, "NOT_FOUND", "NOT_FOUND", "ok", "NOT_FOUND"), scope=ACCOUNT,
         setup=_address_invited),
+    # Service accounts: the team's admins.
+    Row("createServiceAccount",
+        _m("createServiceAccount", f'{{entityName: "{TEAM}", description: "CI"}}'),
+        TEAM_ADMIN_ONLY, scope=ACCOUNT),
+    Row("deleteServiceAccount",
+        "mutation($username: String!) { deleteServiceAccount(input: "
+        f'{{entityName: "{TEAM}", username: $username}}) {{ errors {{ code }} }} }}',
+        (ANON, "FORBIDDEN", "FORBIDDEN", "ok", "FORBIDDEN"), scope=ACCOUNT,
+        setup=_service_account),
     # Site administrators.
     Row("addTeamMember", _m("addTeamMember", f'{{teamName: "{TEAM}", username: "carol"}}'),
         SITE_ADMIN_ONLY, scope=ACCOUNT),
