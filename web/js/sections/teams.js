@@ -1,15 +1,16 @@
 // Teams: the viewer's teams with their members and, for their admins, the invitations
-// waiting; the viewer's own invitations to accept or decline. Team admins invite, site
-// administrators may also add a member directly, and create teams, with an organization
-// picked from `organizations(search:)`.
+// waiting and the service accounts (service_accounts.js); the viewer's own invitations
+// to accept or decline. Team admins invite, site administrators may also add a member
+// directly, and create teams, with an organization picked from `organizations(search:)`.
 
 import { gql } from "../graphql.js";
 import { $, $$, action, busy, clearErrors, h, humanize, showErrors, status, submitter, time } from "../ui.js";
+import { SERVICE, serviceAccounts } from "./service_accounts.js";
 
 const ERRORS = `errors { field message code }`;
 const INVITE = `id name email role createdAt toUser { username name }`;
 const TEAM = `id name type createdAt memberCount viewerRole organization { id name }
-  members { role joinedAt profile { username name } }`;
+  members { role joinedAt accountType profile { username name } }`;
 const QUERY = `query Teams { viewer { username admin
   invites { id name role createdAt fromUser { username } }
   teams(first: 100) { edges { node { ${TEAM} } } } } }`;
@@ -154,18 +155,23 @@ function renderTeams(root, page, viewer) {
   }
 }
 
-function teamCard(team, viewer, page) {
-  const isAdmin = team.viewerRole === "ADMIN";
-  const card = h("article", { class: "team", "aria-labelledby": `team-${team.id}-name`, "data-team": team.name });
-  const facts = [
+function facts(team) {
+  return [
     humanize(team.type),
     team.organization ? team.organization.name : "No organization",
     `${team.memberCount} ${team.memberCount === 1 ? "member" : "members"}`,
     team.viewerRole ? `You are ${team.viewerRole === "ADMIN" ? "an admin" : "a member"}` : null,
-  ].filter(Boolean);
+  ].filter(Boolean).join(" · ");
+}
+
+function teamCard(team, viewer, page) {
+  const isAdmin = team.viewerRole === "ADMIN";
+  const card = h("article", { class: "team", "aria-labelledby": `team-${team.id}-name`, "data-team": team.name });
+  const summary = h("p", { class: "muted", text: facts(team) });
   // The tables' errors go to their own slot, not beside the invite form's field.
   const tables = h("div", { class: "team-tables" });
-  const rows = team.members.map((member) => memberRow(team, member, viewer.username, isAdmin, tables, page));
+  const row = (member) => memberRow(team, member, viewer.username, isAdmin, tables, page);
+  const body = h("tbody", {}, team.members.map(row));
   tables.append(
     h(
       "div",
@@ -180,7 +186,7 @@ function teamCard(team, viewer, page) {
           h("th", { scope: "col", text: "Joined" }),
           h("th", { scope: "col" }, h("span", { class: "visually-hidden", text: "Actions" })),
         )),
-        h("tbody", {}, rows),
+        body,
       ),
     ),
   );
@@ -189,18 +195,36 @@ function teamCard(team, viewer, page) {
   tables.append(h("p", { class: "form-error", "data-error-for": "", role: "alert", hidden: true }));
   card.append(
     h("h3", { id: `team-${team.id}-name`, text: team.name }),
-    h("p", { class: "muted", text: facts.join(" · ") }),
+    summary,
     tables,
   );
-  if (isAdmin) card.append(inviteForm(team, viewer, pending, page));
+  if (!isAdmin) return card;
+  // Service accounts come and go without drawing the section anew: their new key shows.
+  const counted = (change) => {
+    team.memberCount += change;
+    summary.textContent = facts(team);
+  };
+  const members = {
+    added(member) {
+      body.append(row(member));
+      counted(1);
+    },
+    removed(username) {
+      $(`tr[data-username="${CSS.escape(username)}"]`, body)?.remove();
+      counted(-1);
+    },
+  };
+  card.append(inviteForm(team, viewer, pending, page), serviceAccounts(team, viewer.username, { act, members }));
   return card;
 }
 
 function memberRow(team, member, me, isAdmin, root, page) {
   const { username } = member.profile;
   const self = username === me;
+  // A service account stays a member until deleted: the API refuses to remove or promote it.
+  const service = member.accountType === SERVICE;
   let role = h("span", { text: humanize(member.role) });
-  if (isAdmin) {
+  if (isAdmin && !service) {
     role = h(
       "select",
       {
@@ -213,7 +237,7 @@ function memberRow(team, member, me, isAdmin, root, page) {
       ROLES.map((r) => h("option", { value: r, selected: r === member.role }, humanize(r))),
     );
   }
-  const remove = (isAdmin || self) && h("button", {
+  const remove = (isAdmin || self) && !service && h("button", {
     type: "button",
     text: self ? "Leave" : "Remove",
     "aria-label": self ? `Leave ${team.name}` : `Remove ${username} from ${team.name}`,
@@ -222,8 +246,9 @@ function memberRow(team, member, me, isAdmin, root, page) {
       await change(root, page, REMOVE, "removeTeamMember", input, event.currentTarget);
     }),
   });
-  return h("tr", {},
-    h("td", {}, person(member.profile)),
+  return h("tr", { "data-username": username },
+    h("td", {}, person(member.profile),
+      service ? h("span", { class: "badge account-service", text: "Service account" }) : null),
     h("td", {}, role),
     h("td", { "data-label": "Joined" }, time(member.joinedAt, false)),
     h("td", { class: "row-actions" }, remove || null),
