@@ -10,6 +10,7 @@ and say so in their descriptions.
 from __future__ import annotations
 
 import json
+from operator import attrgetter
 
 import strawberry
 
@@ -118,8 +119,8 @@ class Entity:
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description=(
-            "A team's members by username, then (for its admins and site admins) its "
-            "pending invitations; a user entity's own member row."
+            "A team's pending invitations (for its admins and site admins), then its "
+            "members in the order they joined; a user entity's own member row."
         )
     )
     async def members(self, info: Info) -> list[Member]:
@@ -139,10 +140,13 @@ class Entity:
         manager = viewer.admin or any(
             m.team_id == team_id and m.role == TeamRole.ADMIN for m in mine
         )
-        members = [Member.of_row(row, manager or row.id == viewer.id) for row in rows]
+        # In the order they joined, the newest last: W&B's SDK answers the last member as
+        # the service account it has just made.
+        joined = sorted(rows, key=_joined)
+        members = [Member.of_row(row, manager or row.id == viewer.id) for row in joined]
         if not manager:  # who is invited, and at which address, is the admins' to know
             return members
-        return members + [Member.of_invite(invite) for invite in invites]
+        return [Member.of_invite(invite) for invite in invites] + members
 
     async def _account(self, info: Info) -> user_models.User | None:
         """A user entity's account (None for a team's)."""
@@ -154,6 +158,7 @@ class Entity:
         return await info.context.loaders.user_by_entity_id.load(self.entity_id)
 
 
+_joined = attrgetter("joined_at", "id")
 _read_entity = reader(Entity, "team_id", entity_id="id")
 _read_team_entity = reader(Entity, entity_id="entity_id")
 
