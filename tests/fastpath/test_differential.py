@@ -5,9 +5,10 @@ Every query document the web UI sends, and documents generated from the schema
 plan engine and one without it (`build_schema(fast_path=False)`), as an anonymous
 caller, a team's admin, its member, an outsider and a site administrator, on a
 seeded world. Status, `data` and `errors` (messages, paths, locations, codes, in
-their order) must be equal, but for the list index in an error's path (`comparable`). The fast app is asked twice: the first request of a
-document runs through Strawberry's pipeline (the executor's hook), the second by
-the known-query shortcut. `make fuzz` asks more documents (`DIFFERENTIAL_DOCUMENTS`).
+their order) must be equal, but for the list index in an error's path (`comparable`).
+The fast app is asked twice: the first request of a document runs through
+Strawberry's pipeline (the executor's hook), the second by the known-query shortcut.
+`make fuzz` asks more documents (`DIFFERENTIAL_DOCUMENTS`).
 """
 
 from __future__ import annotations
