@@ -95,6 +95,15 @@ SLACK_API_URL: str = _env("SLACK_API_URL", default="https://slack.com/api").rstr
 SLACK_WEBHOOK_HOSTS: frozenset[str] = _hosts(
     _env("SLACK_WEBHOOK_HOSTS", cast=CommaSeparatedStrings, default="hooks.slack.com")
 )
+#: `host:port` entries a webhook may point at although their address is loopback or
+#: private, over plain HTTP too: local receivers and tests. Empty in production.
+WEBHOOK_ALLOW_HOSTS: frozenset[str] = _hosts(
+    _env("WEBHOOK_ALLOW_HOSTS", cast=CommaSeparatedStrings, default="")
+)
+#: Hosts (`host` or `host:port`) a Discord webhook URL may point at.
+DISCORD_WEBHOOK_HOSTS: frozenset[str] = _hosts(
+    _env("DISCORD_WEBHOOK_HOSTS", cast=CommaSeparatedStrings, default="discord.com,discordapp.com")
+)
 
 GITHUB_CLIENT_ID: str = _env("GITHUB_CLIENT_ID", default="")
 GITHUB_CLIENT_SECRET: str = _env("GITHUB_CLIENT_SECRET", default="")
@@ -117,6 +126,8 @@ FAST_PATH: bool = _env("FAST_PATH", cast=_switch, default="on")
 
 DELIVERY_MAX_ATTEMPTS: int = _env("DELIVERY_MAX_ATTEMPTS", cast=int, default=8)
 DELIVERY_RETRY_BASE_SECONDS: float = _env("DELIVERY_RETRY_BASE_SECONDS", cast=float, default=2.0)
+#: Failed attempts in a row after which a webhook or Discord destination is turned off.
+DESTINATION_FAILURE_LIMIT: int = _env("DESTINATION_FAILURE_LIMIT", cast=int, default=20)
 #: A dispatcher's claim on a delivery lasts this long: a process that dies mid-send
 #: leaves its claims to be taken over by another once they expire. Longer than any send.
 DELIVERY_LEASE_SECONDS: float = _env("DELIVERY_LEASE_SECONDS", cast=float, default=120.0)
@@ -175,6 +186,7 @@ MODEL_MODULES = [
     "models.beta",
     "models.api_key",
     "models.alert",
+    "models.destination",
     "models.integration",
     "models.storage",
 ]

@@ -2,25 +2,13 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
+from migrations._operations import DescribeField
 from models.alert import AlertEventType
 from models.team import TeamRole
 
 # Team invitations (an admin invites, the invitee answers), and the address an
 # invitation's email goes to when it has no account yet. A field's description (the
 # first line of its `#:` comment) must hold no ";": Tortoise splits SQLite's DDL there.
-
-
-
-class DescribeField(ops.AlterField):
-    """Only a field's description changes (an enum gained a member): the column stays
-    as it is. Tortoise alters an SQLite column by rebuilding its table, which drops the
-    table's unique rules and indexes."""
-
-    async def database_forward(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    async def database_backward(self, *args: object, **kwargs: object) -> None:
-        pass
 
 
 _EVENT_TYPES = (

@@ -9,6 +9,7 @@ from tortoise.models import Model
 from models.timestamps import Timestamp
 
 if TYPE_CHECKING:
+    from models.destination import Destination
     from models.user import User
 
 
@@ -18,15 +19,21 @@ class AlertEventType(StrEnum):
     SCRIPTABLE = "SCRIPTABLE"
     TEST = "TEST"
     INVITE = "INVITE"
+    #: The server stopped sending to one of the owner's destinations.
+    DELIVERY_STOPPED = "DELIVERY_STOPPED"
 
 
 #: Sent when they happen, to whom they concern, whatever the subscriptions say.
-UNSUBSCRIBABLE = frozenset({AlertEventType.TEST, AlertEventType.INVITE})
+UNSUBSCRIBABLE = frozenset(
+    {AlertEventType.TEST, AlertEventType.INVITE, AlertEventType.DELIVERY_STOPPED}
+)
 
 
 class AlertChannel(StrEnum):
     EMAIL = "EMAIL"
     SLACK = "SLACK"
+    WEBHOOK = "WEBHOOK"
+    DISCORD = "DISCORD"
 
 
 class AlertSeverity(StrEnum):
@@ -103,11 +110,17 @@ class AlertDelivery(Model):
         "models.User", related_name="alert_deliveries", on_delete=fields.CASCADE
     )
     channel = fields.CharEnumField(AlertChannel, max_length=8)
+    #: Where it goes, null for the account's email and Slack chosen by its subscriptions.
+    destination: fields.ForeignKeyNullableRelation[Destination] = fields.ForeignKeyField(
+        "models.Destination", related_name="deliveries", on_delete=fields.SET_NULL, null=True
+    )
     #: An email address to send to instead of the account's own: an invitation
     #: mailed to an address that may have no account yet.
     address = fields.CharField(max_length=320, null=True)
     status = fields.CharEnumField(DeliveryStatus, default=DeliveryStatus.PENDING, max_length=16)
     attempts = fields.IntField(default=0)
+    #: Claimed while `attempts` is below it: a redelivery raises it by a round of attempts.
+    attempt_limit = fields.IntField(default=8, db_default=8)
     last_error = fields.TextField(null=True)
     delivered_at = Timestamp(null=True)
     #: When the dispatcher may next try it.
@@ -115,8 +128,11 @@ class AlertDelivery(Model):
     #: A dispatcher's claim runs until here, a claim of a process that died expires.
     lease_until = Timestamp(null=True)
 
+    attempt_log: fields.ReverseRelation[DeliveryAttempt]
+
     event_id: int
     user_id: int
+    destination_id: int | None
 
     class Meta:
         table = "alert_delivery"
@@ -126,3 +142,23 @@ class AlertDelivery(Model):
             # event shown, and by pruning, which deletes them and the event after them.
             ("event_id", "status"),
         )
+
+
+class DeliveryAttempt(Model):
+    """One try at sending a delivery: when, what the receiver answered, how long it took."""
+
+    id = fields.BigIntField(primary_key=True)
+    delivery: fields.ForeignKeyRelation[AlertDelivery] = fields.ForeignKeyField(
+        "models.AlertDelivery", related_name="attempt_log", on_delete=fields.CASCADE
+    )
+    at = Timestamp()
+    #: The receiver's HTTP status or SMTP reply code, null when no answer came.
+    status_code = fields.IntField(null=True)
+    duration_ms = fields.IntField()
+    error = fields.TextField(null=True)
+
+    delivery_id: int
+
+    class Meta:
+        table = "delivery_attempt"
+        indexes = (("delivery_id", "id"),)

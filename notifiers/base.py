@@ -1,9 +1,11 @@
 """The seam between the dispatcher and a channel: `Notifier.send(alert)`.
 
-DeliveryFailure
+DeliveryFailure        carries the receiver's status code, when one answered
 ├── TransientFailure   worth another try later (4xx SMTP, a dropped connection,
 │                      Slack 5xx or 429, a timeout); may say when (`retry_after`)
 └── PermanentFailure   another try cannot help (5xx SMTP, Slack 4xx, no address)
+    └── ReceiverGone   the receiver says the address is gone for good (410): the
+                       destination is turned off
 """
 
 from __future__ import annotations
@@ -21,18 +23,25 @@ MAX_ERROR_LENGTH = 500
 
 
 class DeliveryFailure(Exception):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message[:MAX_ERROR_LENGTH])
         self.message = message[:MAX_ERROR_LENGTH]
+        self.status_code = status_code
 
 
 class TransientFailure(DeliveryFailure):
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status_code: int | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code)
         self.retry_after = retry_after
 
 
 class PermanentFailure(DeliveryFailure):
+    pass
+
+
+class ReceiverGone(PermanentFailure):
     pass
 
 
@@ -51,6 +60,12 @@ class Alert:
     run_name: str
     created_at: datetime
     recipient: str
+    #: Standard Webhooks' `webhook-id`: the same for every attempt and redelivery.
+    message_id: str = ""
+    #: The secrets that sign it (a rotated secret signs beside the new one for a day).
+    secrets: tuple[str, ...] = ()
+    #: A digest: the alerts it gathers, which its own title and text sum up.
+    gathered: tuple[Alert, ...] = ()
 
     @property
     def run_path(self) -> str:
@@ -75,5 +90,6 @@ class Alert:
 
 
 class Notifier(Protocol):
-    async def send(self, alert: Alert) -> None:
-        """Send `alert`; raise `TransientFailure` or `PermanentFailure` if it was not."""
+    async def send(self, alert: Alert) -> int | None:
+        """Send `alert` and return the receiver's status code (HTTP, or SMTP's reply);
+        raise `TransientFailure` or `PermanentFailure` if it was not sent."""

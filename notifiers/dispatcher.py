@@ -7,6 +7,11 @@ claim of a process that died expires with its lease, and another process takes
 the row over. The attempt count doubles as a fencing token: a process finishes
 a delivery only while the row still carries the count it claimed it with.
 
+Each attempt is logged (`DeliveryAttempt`). Deliveries to a digest destination
+claimed together go as one message; sends to one receiver keep its pace
+(`notifiers.pace`); a webhook or Discord destination whose receiver says gone, or
+that keeps failing, is turned off and its owner told.
+
 Beside the sending, each dispatcher prunes alert history past its retention
 (`notifiers.retention`).
 """
@@ -16,23 +21,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
+import time
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections import defaultdict
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 from tortoise import connections
+from tortoise.expressions import F
 
 import config
-from auth.sealing import Unreadable, unseal
-from models.alert import AlertChannel, AlertDelivery, DeliveryStatus
-from models.integration import SlackIntegration
-from notifiers.base import Alert, Notifier, PermanentFailure, TransientFailure
+from models.alert import AlertChannel, AlertDelivery, DeliveryAttempt, DeliveryStatus
+from models.destination import Destination
+from notifiers import outbox, pace
+from notifiers.base import DeliveryFailure, Notifier, ReceiverGone, TransientFailure
+from notifiers.discord import DiscordNotifier
 from notifiers.email import EmailNotifier
 from notifiers.hooks import AlertChange, ChangeKind, after_commit
+from notifiers.http_guard import guarded_session
+from notifiers.messages import message
 from notifiers.retention import prune_periodically
 from notifiers.slack import SlackNotifier
+from notifiers.webhook import WebhookNotifier
 
 logger = logging.getLogger("switchboard.dispatcher")
 
@@ -44,30 +57,41 @@ MAX_BACKOFF_SECONDS = 3600.0
 SWEEP_SECONDS = 10.0
 #: Seconds a stopping dispatcher lets its sends finish before abandoning them to their lease.
 STOP_GRACE_SECONDS = 5.0
+#: A retry waits up to this fraction longer than its backoff, so that deliveries that
+#: failed together do not all come back together.
+JITTER = 0.25
+#: Alerts one digest message gathers at most; a window with more sends several.
+MAX_DIGEST = 100
+#: A send that would wait longer than this for its receiver's turn is put back instead.
+MAX_PACE_WAIT_SECONDS = 5.0
 
+#: `{only}` narrows the claim to one destination's deliveries (a digest's), or is empty.
 _CLAIM_SQL = {
     "postgres": """
         UPDATE alert_delivery SET lease_until = $1, attempts = attempts + 1
         WHERE id IN (
             SELECT id FROM alert_delivery
             WHERE status = 'PENDING' AND next_attempt_at <= $2
-              AND (lease_until IS NULL OR lease_until < $2) AND attempts < $3
-            ORDER BY next_attempt_at LIMIT $4
+              AND (lease_until IS NULL OR lease_until < $2) AND attempts < attempt_limit
+              {only}
+            ORDER BY next_attempt_at, id LIMIT $3
             FOR UPDATE SKIP LOCKED
         )
-        RETURNING id, attempts
+        RETURNING id, attempts, destination_id
     """,
     "sqlite": """
         UPDATE alert_delivery SET lease_until = ?, attempts = attempts + 1
         WHERE id IN (
             SELECT id FROM alert_delivery
             WHERE status = 'PENDING' AND next_attempt_at <= ?
-              AND (lease_until IS NULL OR lease_until < ?) AND attempts < ?
-            ORDER BY next_attempt_at LIMIT ?
+              AND (lease_until IS NULL OR lease_until < ?) AND attempts < attempt_limit
+              {only}
+            ORDER BY next_attempt_at, id LIMIT ?
         )
-        RETURNING id, attempts
+        RETURNING id, attempts, destination_id
     """,
 }
+_ONE_DESTINATION = {"postgres": "AND destination_id = $4", "sqlite": "AND destination_id = ?"}
 
 _running: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
 
@@ -86,6 +110,15 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     if retry_after is not None:
         delay = max(delay, retry_after)
     return min(delay, MAX_BACKOFF_SECONDS)
+
+
+def jittered(delay: float) -> float:
+    """`delay`, up to JITTER longer at random: never sooner than a `Retry-After`."""
+    return delay * (1.0 + random.uniform(0.0, JITTER))  # noqa: S311 # spacing, not secrecy
+
+
+#: A claimed delivery: its id and the attempt count it was claimed with.
+Claim = tuple[int, int]
 
 
 class Dispatcher:
@@ -162,10 +195,8 @@ class Dispatcher:
             await self._fail_abandoned(now)
         claimed = await self._claim(now, free)
         self._saturated = len(claimed) == free
-        for delivery_id, attempts in claimed:
-            task = asyncio.create_task(
-                self._deliver(delivery_id, attempts), name=f"alert-delivery-{delivery_id}"
-            )
+        for claims in await self._messages(now, claimed):
+            task = asyncio.create_task(self._deliver(claims), name=f"alert-delivery-{claims[0][0]}")
             self._sending.add(task)
             task.add_done_callback(self._sent)
         return len(claimed)
@@ -177,25 +208,50 @@ class Dispatcher:
         if self._saturated:
             self.wake()
 
-    async def _claim(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+    async def _claim(
+        self, now: datetime, limit: int, destination_id: int | None = None
+    ) -> list[tuple[int, int, int | None]]:
         lease_until = now + timedelta(seconds=config.DELIVERY_LEASE_SECONDS)
         client = connections.get("default")
-        max_attempts = config.DELIVERY_MAX_ATTEMPTS
-        if client.capabilities.dialect == "postgres":
-            values: list[Any] = [lease_until, now, max_attempts, limit]
-            rows = await client.execute_query_dict(_CLAIM_SQL["postgres"], values)
-        else:
-            values = [lease_until, now, now, max_attempts, limit]
-            rows = await client.execute_query_dict(_CLAIM_SQL["sqlite"], values)
-        return [(int(row["id"]), int(row["attempts"])) for row in rows]
+        dialect = "postgres" if client.capabilities.dialect == "postgres" else "sqlite"
+        only = "" if destination_id is None else _ONE_DESTINATION[dialect]
+        if dialect == "postgres":  # numbered: the destination's $4 comes last
+            values: list[Any] = [lease_until, now, limit]
+            values += [] if destination_id is None else [destination_id]
+        else:  # in the order of the text: the destination's ? before LIMIT's
+            values = [lease_until, now, now]
+            values += ([] if destination_id is None else [destination_id]) + [limit]
+        rows = await client.execute_query_dict(_CLAIM_SQL[dialect].format(only=only), values)
+        return [(int(r["id"]), int(r["attempts"]), r["destination_id"]) for r in rows]
+
+    async def _messages(
+        self, now: datetime, claimed: Sequence[tuple[int, int, int | None]]
+    ) -> list[list[Claim]]:
+        """The claims grouped by message: a digest destination's together, with the rest
+        of its window claimed too (up to MAX_DIGEST), as a batch may have cut it."""
+        destination_ids = {d for _, _, d in claimed if d is not None}
+        digests: set[int] = set()
+        if destination_ids:
+            found = Destination.filter(id__in=destination_ids, digest_minutes__isnull=False)
+            digests = {row.id for row in await found.only("id")}
+        grouped: dict[int, list[Claim]] = defaultdict(list)
+        single: list[list[Claim]] = []
+        for delivery_id, attempts, destination_id in claimed:
+            if destination_id is not None and destination_id in digests:
+                grouped[destination_id].append((delivery_id, attempts))
+            else:
+                single.append([(delivery_id, attempts)])
+        for destination_id, claims in grouped.items():
+            if len(claims) < MAX_DIGEST:
+                more = await self._claim(now, MAX_DIGEST - len(claims), destination_id)
+                claims += [(delivery_id, attempts) for delivery_id, attempts, _ in more]
+        return single + list(grouped.values())
 
     async def _fail_abandoned(self, now: datetime) -> None:
         # A process died during a delivery's last allowed attempt: it is not
         # claimable any more, and must not stay PENDING for ever.
         abandoned = AlertDelivery.filter(
-            status=DeliveryStatus.PENDING,
-            attempts__gte=config.DELIVERY_MAX_ATTEMPTS,
-            lease_until__lt=now,
+            status=DeliveryStatus.PENDING, attempts__gte=F("attempt_limit"), lease_until__lt=now
         )
         rows = await abandoned.values_list("id", "event_id", "user_id")
         if not rows:
@@ -208,31 +264,58 @@ class Dispatcher:
         for _, event_id, user_id in rows:
             after_commit(AlertChange(user_id=user_id, event_id=event_id, kind=ChangeKind.DELIVERY))
 
-    async def _deliver(self, delivery_id: int, attempts: int) -> None:
-        delivery = (
-            await AlertDelivery.filter(id=delivery_id).select_related("event", "user").first()
+    async def _deliver(self, claims: Sequence[Claim]) -> None:
+        """Send one message: a delivery, or the deliveries of one digest."""
+        attempts = dict(claims)
+        deliveries = (
+            await AlertDelivery.filter(id__in=list(attempts))
+            .select_related("event", "user", "destination")
+            .order_by("id")
         )
-        if delivery is None:  # the account was deleted meanwhile
+        if not deliveries:  # the account was deleted meanwhile
             return
+        lead = deliveries[0]
+        failure: DeliveryFailure | None = None
+        status: int | None = None
+        started = time.monotonic()
         try:
-            alert = await _alert(delivery)
-            await self.notifiers[delivery.channel].send(alert)
-        except PermanentFailure as failure:
-            await self._finish(delivery, attempts, failed=failure.message)
-        except TransientFailure as failure:
-            if attempts >= config.DELIVERY_MAX_ATTEMPTS:
-                await self._finish(delivery, attempts, failed=failure.message)
-            else:
-                await self._retry(delivery, attempts, failure)
+            alert = await message(deliveries)
+            wait = await _turn(lead)
+            if wait > MAX_PACE_WAIT_SECONDS:
+                await self._put_back(deliveries, attempts, wait)
+                return
+            await asyncio.sleep(wait)
+            started = time.monotonic()
+            status = await self.notifiers[lead.channel].send(alert)
+        except DeliveryFailure as error:
+            failure, status = error, error.status_code
         except Exception as error:  # a bug in a notifier must not stop the others
-            logger.exception("Sending alert delivery %s failed unexpectedly", delivery_id)
-            unexpected = TransientFailure(f"Internal error: {type(error).__name__}")
-            if attempts >= config.DELIVERY_MAX_ATTEMPTS:
-                await self._finish(delivery, attempts, failed=unexpected.message)
-            else:
-                await self._retry(delivery, attempts, unexpected)
-        else:
+            logger.exception("Sending alert delivery %s failed unexpectedly", lead.id)
+            failure = TransientFailure(f"Internal error: {type(error).__name__}")
+        duration_ms = int((time.monotonic() - started) * 1000)
+        await DeliveryAttempt.bulk_create(
+            DeliveryAttempt(
+                delivery_id=d.id,
+                at=datetime.now(UTC),
+                status_code=status,
+                duration_ms=duration_ms,
+                error=None if failure is None else failure.message,
+            )
+            for d in deliveries
+        )
+        for delivery in deliveries:
+            await self._conclude(delivery, attempts[delivery.id], failure)
+        await _judge(lead.destination, failure)
+
+    async def _conclude(
+        self, delivery: AlertDelivery, attempts: int, failure: DeliveryFailure | None
+    ) -> None:
+        if failure is None:
             await self._finish(delivery, attempts, failed=None)
+        elif isinstance(failure, TransientFailure) and attempts < delivery.attempt_limit:
+            await self._retry(delivery, attempts, failure)
+        else:
+            await self._finish(delivery, attempts, failed=failure.message)
 
     async def _finish(self, delivery: AlertDelivery, attempts: int, *, failed: str | None) -> None:
         changes: dict[str, Any] = {"lease_until": None}
@@ -245,11 +328,26 @@ class Dispatcher:
     async def _retry(
         self, delivery: AlertDelivery, attempts: int, failure: TransientFailure
     ) -> None:
-        due = datetime.now(UTC) + timedelta(seconds=backoff(attempts, failure.retry_after))
-        changes = {"lease_until": None, "next_attempt_at": due, "last_error": failure.message}
-        if await self._update(delivery, attempts, changes):
+        delay = jittered(backoff(attempts, failure.retry_after))
+        await self._later(delivery, attempts, delay, last_error=failure.message)
+
+    async def _put_back(
+        self, deliveries: Sequence[AlertDelivery], attempts: Mapping[int, int], wait: float
+    ) -> None:
+        # Not an attempt: the receiver's turn is later. The count goes back down.
+        for delivery in deliveries:
+            claimed = attempts[delivery.id]
+            await self._later(delivery, claimed, wait, attempts=claimed - 1)
+
+    async def _later(
+        self, delivery: AlertDelivery, claimed: int, delay: float, **changes: Any
+    ) -> None:
+        due = datetime.now(UTC) + timedelta(seconds=delay)
+        if await self._update(
+            delivery, claimed, {"lease_until": None, "next_attempt_at": due, **changes}
+        ):
             self._next_due = due if self._next_due is None else min(self._next_due, due)
-            self.wake()  # the loop may be asleep for longer than this retry's wait
+            self.wake()  # the loop may be asleep for longer than this wait
 
     async def _update(
         self, delivery: AlertDelivery, attempts: int, changes: dict[str, Any]
@@ -271,43 +369,55 @@ class Dispatcher:
         return True
 
 
-async def _alert(delivery: AlertDelivery) -> Alert:
-    event = delivery.event
-    return Alert(
-        delivery_id=delivery.id,
-        event_id=event.id,
-        type=event.type,
-        title=event.title,
-        text=event.text,
-        severity=event.severity,
-        entity_name=event.entity_name,
-        project_name=event.project_name,
-        run_name=event.run_name,
-        created_at=event.created_at,
-        recipient=await _recipient(delivery),
-    )
+async def _turn(delivery: AlertDelivery) -> float:
+    """Seconds until this delivery's receiver may be sent to (0 for one without a pace)."""
+    interval = pace.INTERVALS.get(delivery.channel)
+    if interval is None:
+        return 0.0
+    if delivery.destination_id is not None:
+        key = f"destination:{delivery.destination_id}"
+    else:
+        key = f"{delivery.channel.value.lower()}:{delivery.user_id}"
+    return await pace.reserve(key, interval)
 
 
-async def _recipient(delivery: AlertDelivery) -> str:
-    if delivery.channel == AlertChannel.EMAIL:
-        return delivery.address or delivery.user.email
-    integration = await SlackIntegration.filter(user_id=delivery.user_id).first()
-    if integration is None:
-        raise PermanentFailure("Slack is not connected any more.")
-    try:
-        return unseal(integration.webhook_url_sealed)
-    except Unreadable:
-        raise PermanentFailure(
-            "The stored Slack webhook cannot be decrypted (SECRET_KEY changed); reconnect Slack."
-        ) from None
+async def _judge(destination: Destination | None, failure: DeliveryFailure | None) -> None:
+    """Count a webhook's or Discord's failures in a row; turn it off when its receiver
+    says gone or the count reaches DESTINATION_FAILURE_LIMIT, and tell its owner. The
+    account's email and Slack are never turned off by the server."""
+    if destination is None or destination.built_in is not None:
+        return
+    mine = Destination.filter(id=destination.id)
+    if failure is None:
+        if destination.failures:
+            await mine.update(failures=0)
+        return
+    if isinstance(failure, ReceiverGone):
+        reason = f"The receiver said it is gone: {failure.message}"
+    else:
+        await mine.update(failures=F("failures") + 1)
+        row = await mine.only("id", "failures").first()
+        failures = 0 if row is None else row.failures
+        if failures < config.DESTINATION_FAILURE_LIMIT:
+            return
+        reason = f"{failures} attempts in a row failed, the last: {failure.message}"
+    if await mine.filter(enabled=True).update(enabled=False, disabled_reason=reason):
+        await outbox.destination_stopped(destination, reason)
 
 
 @contextlib.asynccontextmanager
 async def running() -> AsyncIterator[Dispatcher]:
-    """A dispatcher sending by email and Slack, for the life of the block (the app's lifespan)."""
-    async with aiohttp.ClientSession() as http:
+    """A dispatcher sending by every channel, for the life of the block (the app's
+    lifespan). Webhooks and Discord go through the guarded session, which connects to
+    public addresses only (`notifiers.http_guard`)."""
+    async with aiohttp.ClientSession() as http, guarded_session() as guarded:
         dispatcher = Dispatcher(
-            {AlertChannel.EMAIL: EmailNotifier(), AlertChannel.SLACK: SlackNotifier(http)}
+            {
+                AlertChannel.EMAIL: EmailNotifier(),
+                AlertChannel.SLACK: SlackNotifier(http),
+                AlertChannel.WEBHOOK: WebhookNotifier(guarded),
+                AlertChannel.DISCORD: DiscordNotifier(guarded),
+            }
         )
         await dispatcher.start()
         try:

@@ -18,7 +18,7 @@ _SEVERITY_COLOURS = {"INFO": "#1f6feb", "WARN": "#d29922", "ERROR": "#cf222e"}
 
 
 class EmailNotifier:
-    async def send(self, alert: Alert) -> None:
+    async def send(self, alert: Alert) -> int | None:
         if not alert.recipient:
             raise PermanentFailure("The account has no email address.")
         try:
@@ -40,14 +40,15 @@ class EmailNotifier:
         except (aiosmtplib.SMTPException, OSError) as error:
             # A refused or dropped connection, a timeout, a TLS failure: try again later.
             raise TransientFailure(f"The mail server could not be reached: {error}") from None
+        return 250  # the server accepted the data: any other reply raised above
 
 
 def _raise_for_code(code: int, message: str) -> None:
     # 4xx means "not now", 5xx means "never" (RFC 5321 section 4.2.1). An
     # authentication failure is the operator's to fix, so it is retried too.
     if 500 <= code < 600 and code not in (530, 534, 535):
-        raise PermanentFailure(message)
-    raise TransientFailure(message)
+        raise PermanentFailure(message, status_code=code)
+    raise TransientFailure(message, status_code=code)
 
 
 def compose(alert: Alert) -> EmailMessage:

@@ -12,19 +12,20 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+import config
 from models.alert import (
     AlertChannel,
     AlertDelivery,
     AlertEvent,
     AlertEventType,
     AlertSeverity,
-    AlertSubscription,
     DeliveryStatus,
 )
-from models.integration import SlackIntegration
+from models.destination import Destination
 from models.user import User
 from notifiers import dispatcher
 from notifiers.hooks import AlertChange, ChangeKind, after_commit
+from notifiers.routing import Target, targets
 
 #: Longer waits are treated as this one (a Duration can be up to 2^63 ms).
 MAX_WAIT = timedelta(days=3650)
@@ -61,14 +62,16 @@ async def record_alert(
     run_name: str = "",
     wait_duration_ms: int | None = None,
     channels: Sequence[AlertChannel] | None = None,
+    destination: Destination | None = None,
     address: str | None = None,
 ) -> Recorded:
     """Write an alert for `user` and its deliveries, within the caller's transaction.
 
-    `channels` None sends by the user's enabled subscriptions to `type`; a test
-    alert names its channels, an invitation its `address` too. Within
-    `wait_duration_ms` of an alert with the same title for the same run that was
-    sent, the deliveries are SUPPRESSED.
+    With neither `channels` nor `destination`, the user's routes (or, with none, its
+    subscriptions) choose where it goes; a test alert names its channels or its one
+    destination, an invitation its `address` too. Within `wait_duration_ms` of an
+    alert with the same title for the same run that was sent, the deliveries are
+    SUPPRESSED, as are those to a muted destination.
     """
     if wait_duration_ms:
         # Alerts of one user that may suppress each other are written one at a
@@ -76,9 +79,13 @@ async def record_alert(
         # copies of one alert arriving together must not both be sent.
         await User.filter(id=user.id).select_for_update().first()
     now = datetime.now(UTC)
-    if channels is None:
-        channels = await subscribed_channels(user.id, type)
-    suppressed = bool(channels) and await _sent_within(
+    if destination is not None:
+        chosen = [Target(destination.kind, destination)]
+    elif channels is not None:
+        chosen = [Target(channel, None) for channel in channels]
+    else:
+        chosen = await targets(user.id, type, severity, entity_name, project_name)
+    suppressed = bool(chosen) and await _sent_within(
         user.id, type, title, entity_name, project_name, run_name, wait_duration_ms, now
     )
     event = await AlertEvent.create(
@@ -92,19 +99,53 @@ async def record_alert(
         run_name=run_name,
         wait_duration_ms=wait_duration_ms,
     )
-    status = DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.PENDING
-    await AlertDelivery.bulk_create(
-        AlertDelivery(
-            event_id=event.id,
-            user_id=user.id,
-            channel=channel,
-            address=address,
-            status=status,
-            next_attempt_at=now,
-        )
-        for channel in channels
+    deliveries = [
+        await _delivery(event, target, address, now, suppressed=suppressed) for target in chosen
+    ]
+    await AlertDelivery.bulk_create(deliveries)
+    queued = any(d.status == DeliveryStatus.PENDING for d in deliveries)
+    return Recorded(event=event, queued=queued)
+
+
+async def _delivery(
+    event: AlertEvent, target: Target, address: str | None, now: datetime, *, suppressed: bool
+) -> AlertDelivery:
+    delivery = AlertDelivery(
+        event_id=event.id,
+        user_id=event.user_id,
+        channel=target.channel,
+        destination=target.destination,
+        address=address,
+        next_attempt_at=now,
+        attempt_limit=config.DELIVERY_MAX_ATTEMPTS,
     )
-    return Recorded(event=event, queued=bool(channels) and not suppressed)
+    if suppressed:
+        delivery.status = DeliveryStatus.SUPPRESSED
+    elif target.muted(now) and event.type != AlertEventType.TEST:
+        delivery.status = DeliveryStatus.SUPPRESSED
+        delivery.last_error = f"Not sent: the destination is muted until {target.muted_until}."
+    elif target.destination is not None and target.destination.digest_minutes:
+        delivery.next_attempt_at = await digest_due(target.destination, now)
+    return delivery
+
+
+async def digest_due(destination: Destination, now: datetime) -> datetime:
+    """When the digest an alert to `destination` joins is sent: that of the digest
+    already gathering, or the end of a new window."""
+    gathering = (
+        await AlertDelivery.filter(
+            destination_id=destination.id,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at__gt=now,
+        )
+        .order_by("next_attempt_at")
+        .first()
+    )
+    if gathering is not None:
+        due: datetime = gathering.next_attempt_at
+        return due
+    return now + timedelta(minutes=destination.digest_minutes or 0)
 
 
 def announce(recorded: Recorded) -> None:
@@ -113,15 +154,6 @@ def announce(recorded: Recorded) -> None:
     after_commit(AlertChange(user_id=event.user_id, event_id=event.id, kind=ChangeKind.RAISED))
     if recorded.queued:
         dispatcher.wake_all()
-
-
-async def subscribed_channels(user_id: int, type: AlertEventType) -> list[AlertChannel]:
-    """The channels the user wants `type` by, in enum order; Slack only while connected."""
-    rows = await AlertSubscription.filter(user_id=user_id, event=type, enabled=True)
-    enabled = {row.channel for row in rows}
-    if AlertChannel.SLACK in enabled and not await SlackIntegration.exists(user_id=user_id):
-        enabled.discard(AlertChannel.SLACK)
-    return [channel for channel in AlertChannel if channel in enabled]
 
 
 async def _sent_within(
@@ -147,3 +179,33 @@ async def _sent_within(
         created_at__gte=now - wait,
         deliveries__status__in=_SENT,
     ).exists()
+
+
+async def abandon_pending(destination_id: int, reason: str) -> None:
+    """Fail the deliveries still waiting for `destination_id` (turned off or deleted),
+    so that none stays PENDING for a destination that will not be sent to."""
+    waiting = AlertDelivery.filter(destination_id=destination_id, status=DeliveryStatus.PENDING)
+    rows = await waiting.values_list("event_id", "user_id")
+    if not rows:
+        return
+    await waiting.update(status=DeliveryStatus.FAILED, lease_until=None, last_error=reason)
+    for event_id, user_id in set(rows):
+        after_commit(AlertChange(user_id=user_id, event_id=event_id, kind=ChangeKind.DELIVERY))
+
+
+async def destination_stopped(destination: Destination, reason: str) -> None:
+    """The server turned `destination` off: its waiting deliveries fail, and its owner
+    is told by email."""
+    await abandon_pending(destination.id, f"Not sent: the destination was turned off. {reason}")
+    owner = await User.get(id=destination.user_id)
+    await raise_alert(
+        owner,
+        type=AlertEventType.DELIVERY_STOPPED,
+        title=f"Alerts to {destination.name} stopped"[:64],
+        text=(
+            f"Switchboard stopped sending alerts to {destination.name} ({destination.target}). "
+            f"{reason}\nTurn it back on in your alert settings once its receiver works."
+        ),
+        severity=AlertSeverity.WARN,
+        channels=[AlertChannel.EMAIL] if owner.email else [],
+    )

@@ -26,7 +26,7 @@ class SlackNotifier:
     def __init__(self, http: aiohttp.ClientSession) -> None:
         self.http = http
 
-    async def send(self, alert: Alert) -> None:
+    async def send(self, alert: Alert) -> int | None:
         # Checked again at send time: the allowed hosts may have narrowed since.
         if not webhook_allowed(alert.recipient):
             raise PermanentFailure("The Slack webhook points at a host not in SLACK_WEBHOOK_HOSTS.")
@@ -36,7 +36,7 @@ class SlackNotifier:
                 alert.recipient, json=payload(alert), timeout=timeout, allow_redirects=False
             ) as response:
                 if response.status == 200:
-                    return
+                    return response.status
                 body = (await response.text(errors="replace")).strip()[:200]
                 retry_after = _seconds(response.headers.get("Retry-After"))
         except (TimeoutError, aiohttp.ClientError) as error:
@@ -47,10 +47,10 @@ class SlackNotifier:
             ) from None
         message = f"Slack answered {response.status}: {body or response.reason}"
         if response.status == 429 or response.status >= 500:
-            raise TransientFailure(message, retry_after=retry_after)
+            raise TransientFailure(message, retry_after=retry_after, status_code=response.status)
         # 400 invalid_payload, 403 action_prohibited, 404 channel_not_found,
         # 410 channel_is_archived: the same message will never be accepted.
-        raise PermanentFailure(message)
+        raise PermanentFailure(message, status_code=response.status)
 
 
 def _seconds(value: str | None) -> float | None:

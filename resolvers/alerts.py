@@ -81,14 +81,20 @@ async def send_test_alert(info: Info, input: SendTestAlertInput) -> AlertEventPa
         raise Invalid("Add an email address or connect Slack first.", field="channel")
     channels = [input.channel] if input.channel is not None else connected
     names = " and ".join("email" if c == AlertChannel.EMAIL else "Slack" for c in channels)
+    return await raise_test_alert(account, f"you by {names}", channels=channels)
+
+
+async def raise_test_alert(account: User, reach: str, **where: Any) -> AlertEventPayload:
+    """A test alert saying that alerts `reach` where it is sent (`channels=` or
+    `destination=`, as `record_alert` takes them)."""
     event = await raise_alert(
         account,
         type=AlertEventType.TEST,
         title="Test alert",
-        text=f"This is a test alert. If you can read it, your alerts reach you by {names}.",
+        text=f"This is a test alert. If you can read it, your alerts reach {reach}.",
         severity=AlertSeverity.INFO,
         entity_name=account.username,
-        channels=channels,
+        **where,
     )
     return AlertEventPayload(alert_event=AlertEvent.from_model(event))
 

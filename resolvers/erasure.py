@@ -18,6 +18,7 @@ from tortoise.expressions import F
 from models.alert import AlertDelivery, AlertEvent, AlertSubscription
 from models.api_key import ApiKey
 from models.beta import UserBetaFeature
+from models.destination import AlertRoute, Destination
 from models.entity import Entity
 from models.integration import GithubIntegration, OAuthState, SlackIntegration
 from models.team import Invite, Team, TeamMember
@@ -99,9 +100,12 @@ async def _delete_preferences(doomed: Doomed) -> None:
 
 
 async def _delete_alerts(doomed: Doomed) -> None:
+    # Deliveries take their attempts with them, routes their links to destinations.
     await AlertDelivery.filter(user_id=doomed.user_id).delete()
     await AlertEvent.filter(user_id=doomed.user_id).delete()
     await AlertSubscription.filter(user_id=doomed.user_id).delete()
+    await AlertRoute.filter(user_id=doomed.user_id).delete()
+    await Destination.filter(user_id=doomed.user_id).delete()
 
 
 async def _delete_integrations(doomed: Doomed) -> None:

@@ -14,9 +14,17 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType, AlertSubscription
+from models.alert import (
+    AlertChannel,
+    AlertDelivery,
+    AlertEvent,
+    AlertEventType,
+    AlertSubscription,
+    DeliveryAttempt,
+)
 from models.api_key import ApiKey
 from models.beta import BetaFeature, UserBetaFeature
+from models.destination import AlertRoute, Destination
 from models.entity import Entity, name_key
 from models.integration import GithubIntegration, SlackIntegration
 from models.prepared import Prepared, PreparedValues
@@ -252,6 +260,29 @@ async def _alert_deliveries_by_event_id(event_ids: list[int]) -> list[list[Alert
     return many_per_key(event_ids, rows, attrgetter("event_id"))
 
 
+async def _destinations_by_user_id(user_ids: list[int]) -> list[list[Destination]]:
+    rows = await Destination.filter(user_id__in=user_ids).order_by("id")
+    return many_per_key(user_ids, rows, attrgetter("user_id"))
+
+
+async def _destinations_by_id(ids: list[int]) -> list[Destination | None]:
+    return one_per_key(ids, await Destination.filter(id__in=ids), attrgetter("id"))
+
+
+async def _alert_routes_by_user_id(user_ids: list[int]) -> list[list[AlertRoute]]:
+    rows = (
+        await AlertRoute.filter(user_id__in=user_ids)
+        .order_by("id")
+        .prefetch_related("destinations")
+    )
+    return many_per_key(user_ids, rows, attrgetter("user_id"))
+
+
+async def _attempts_by_delivery_id(delivery_ids: list[int]) -> list[list[DeliveryAttempt]]:
+    rows = await DeliveryAttempt.filter(delivery_id__in=delivery_ids).order_by("id")
+    return many_per_key(delivery_ids, rows, attrgetter("delivery_id"))
+
+
 async def _alert_event_pages(keys: list[AlertEventPageKey]) -> list[AlertEventPage]:
     pages = []
     for user_id, first, before_id in keys:  # one query a page: keys are almost always one
@@ -359,8 +390,28 @@ class Loaders:
 
     @made_once
     def alert_deliveries_by_event_id(self) -> DataLoader[int, list[AlertDelivery]]:
-        """An event's deliveries, EMAIL before SLACK."""
+        """An event's deliveries, by channel (EMAIL first), then as made."""
         return DataLoader(_alert_deliveries_by_event_id)
+
+    @made_once
+    def destinations_by_user_id(self) -> DataLoader[int, list[Destination]]:
+        """A user's destination rows, oldest first: its webhooks, and its email's and
+        Slack's once muted or routed to."""
+        return DataLoader(_destinations_by_user_id)
+
+    @made_once
+    def destination_by_id(self) -> DataLoader[int, Destination | None]:
+        return DataLoader(_destinations_by_id)
+
+    @made_once
+    def alert_routes_by_user_id(self) -> DataLoader[int, list[AlertRoute]]:
+        """A user's routes, oldest first, with their destinations."""
+        return DataLoader(_alert_routes_by_user_id)
+
+    @made_once
+    def attempts_by_delivery_id(self) -> DataLoader[int, list[DeliveryAttempt]]:
+        """A delivery's attempts, oldest first."""
+        return DataLoader(_attempts_by_delivery_id)
 
     @made_once
     def alert_event_page(self) -> DataLoader[AlertEventPageKey, AlertEventPage]:

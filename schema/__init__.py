@@ -24,6 +24,7 @@ from resolvers import (
     alerts,
     api_keys,
     beta,
+    destinations,
     entities,
     github,
     invites,
@@ -48,6 +49,7 @@ from schema.api_key import ApiKeyPayload, GenerateApiKeyPayload
 from schema.beta import BetaFeature, ServerInfo, SetBetaFeaturePayload
 from schema.common import ACCOUNT, PUBLIC, READ, RUNS, SuccessPayload, mutation, query, subscription
 from schema.connect import StartConnectPayload
+from schema.destination import AlertRoutePayload, DestinationPayload, DestinationSecretPayload
 from schema.entity import Entity
 from schema.github import ConnectGithubPayload
 from schema.invite import CreateInvitePayload
@@ -227,6 +229,35 @@ class Mutation:
         scope=ACCOUNT,
         permission_classes=[IsAdmin],
         description="Admins only.",
+    )
+
+    create_webhook_destination: DestinationSecretPayload = mutation(
+        destinations.create_webhook_destination,
+        scope=ACCOUNT,
+        description="A signed webhook or a Discord webhook; the signing secret is returned once.",
+    )
+    rotate_webhook_secret: DestinationSecretPayload = mutation(
+        destinations.rotate_webhook_secret,
+        scope=ACCOUNT,
+        description="A new signing secret; the old one still signs beside it for 24 hours.",
+    )
+    update_destination: DestinationPayload = mutation(
+        destinations.update_destination, scope=ACCOUNT
+    )
+    delete_destination: SuccessPayload = mutation(destinations.delete_destination, scope=ACCOUNT)
+    test_destination: AlertEventPayload = mutation(
+        destinations.test_destination,
+        scope=ACCOUNT,
+        rate_limit="test_alerts",
+        description="Sends a test alert to this destination alone.",
+    )
+    set_alert_route: AlertRoutePayload = mutation(destinations.set_alert_route, scope=ACCOUNT)
+    delete_alert_route: SuccessPayload = mutation(destinations.delete_alert_route, scope=ACCOUNT)
+    redeliver_alert: AlertEventPayload = mutation(
+        destinations.redeliver_alert,
+        scope=ACCOUNT,
+        rate_limit="test_alerts",
+        description="Sends a delivery again, with the same webhook-id.",
     )
 
     delete_account: SuccessPayload = mutation(

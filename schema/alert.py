@@ -9,33 +9,22 @@ from enum import Enum
 
 import strawberry
 
+import config
+import schema.alert_enums  # noqa: F401 # the enums, named before any type uses them
 from errors import BadUserInput
 from models import alert as models
 from models.integration import SlackIntegration as SlackIntegrationModel
 from resolvers.context import Info
 from schema.common import UserError
 from schema.connection import PageInfo
+from schema.destination import (
+    DESTINATIONS_BOUND,
+    DeliveryAttempt,
+    Destination,
+    load_delivery_destination,
+)
 from schema.reading import reader
 from schema.scalars import Duration
-
-strawberry.enum(
-    models.AlertEventType,
-    name="AlertEventType",
-    description=(
-        "What an alert is about. TEST is a test alert, INVITE an invitation to a team; "
-        "neither can be subscribed to."
-    ),
-)
-strawberry.enum(models.AlertChannel, name="AlertChannel")
-strawberry.enum(models.AlertSeverity, name="AlertSeverity")
-strawberry.enum(
-    models.DeliveryStatus,
-    name="DeliveryStatus",
-    description=(
-        "SUPPRESSED: not sent, as an alert with the same title for the same run was sent "
-        "within its waitDuration."
-    ),
-)
 
 
 @strawberry.enum
@@ -45,6 +34,9 @@ class RunState(Enum):
 
 
 MAX_PAGE = 100
+#: A delivery's attempts: a round of them, and a round again for each redelivery.
+MAX_REDELIVERIES = 5
+ATTEMPT_LOG_BOUND = config.DELIVERY_MAX_ATTEMPTS * (1 + MAX_REDELIVERIES)
 _CURSOR_PREFIX = "AlertEvent:"
 
 
@@ -65,18 +57,33 @@ _read_subscription = reader(AlertSubscription, "id")
 
 @strawberry.type
 class AlertDelivery:
+    id: strawberry.ID
     channel: models.AlertChannel
     status: models.DeliveryStatus
     attempts: int
     last_error: str | None
     delivered_at: datetime | None
+    row: strawberry.Private[models.AlertDelivery]
 
     @classmethod
     def from_model(cls, row: models.AlertDelivery) -> AlertDelivery:
-        return _read_delivery(row)
+        return _read_delivery(row, strawberry.ID(str(row.id)), row)
+
+    @strawberry.field(
+        description="Where it went; null for the default email and Slack of alertSubscriptions."
+    )  # type: ignore[untyped-decorator]
+    async def destination(self, info: Info) -> Destination | None:
+        return await load_delivery_destination(info, self.row)
+
+    @strawberry.field(
+        description="Every attempt, oldest first.", metadata={"bound": ATTEMPT_LOG_BOUND}
+    )  # type: ignore[untyped-decorator]
+    async def attempt_log(self, info: Info) -> list[DeliveryAttempt]:
+        rows = await info.context.loaders.attempts_by_delivery_id.load(self.row.id)
+        return [DeliveryAttempt.from_model(a) for a in rows]
 
 
-_read_delivery = reader(AlertDelivery)
+_read_delivery = reader(AlertDelivery, "id", "row")
 
 
 @strawberry.type
@@ -101,7 +108,7 @@ class AlertEvent:
     ) -> AlertEvent:
         return _read_event(row, strawberry.ID(str(row.id)), row.id, deliveries)
 
-    @strawberry.field(metadata={"bound": len(models.AlertChannel)})  # type: ignore[untyped-decorator] # one a channel
+    @strawberry.field(metadata={"bound": DESTINATIONS_BOUND})  # type: ignore[untyped-decorator] # one a destination
     def deliveries(self, info: Info) -> list[AlertDelivery]:
         # Synchronous when the deliveries came with the event: a live alert is sent
         # to every subscriber, and an awaitable per subscriber is measurable there.

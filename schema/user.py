@@ -25,6 +25,13 @@ from schema.api_key import KEY_CURSORS, ApiKey, ApiKeyConnection
 from schema.beta import BetaFeature, load_beta_features
 from schema.common import UserError
 from schema.connection import Connection, Cursors, Edge
+from schema.destination import (
+    DESTINATIONS_BOUND,
+    MAX_ROUTES,
+    AlertRoute,
+    Destination,
+    load_destinations,
+)
 from schema.entity import Entity
 from schema.github import GithubIntegration, load_github_integration
 from schema.reading import Derived, reader
@@ -209,6 +216,25 @@ class User(Profile):
         window = KEY_CURSORS.window(first, after)
         keys = await info.context.loaders.api_keys_by_user_id.load(self.model.id)
         return KEY_CURSORS.page(ApiKeyConnection, keys, window, ApiKey.from_model)
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[IsOwnAccount],
+        description="Where alerts can be sent: email, Slack, signed webhooks, Discord.",
+        metadata={"bound": DESTINATIONS_BOUND},
+    )
+    async def destinations(self, info: Info) -> list[Destination]:
+        return await load_destinations(info, self.model.id)
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[IsOwnAccount],
+        description=(
+            "Which alerts go where; without any, alertSubscriptions decide (email and Slack)."
+        ),
+        metadata={"bound": MAX_ROUTES},
+    )
+    async def alert_routes(self, info: Info) -> list[AlertRoute]:
+        rows = await info.context.loaders.alert_routes_by_user_id.load(self.model.id)
+        return [AlertRoute.from_model(row) for row in rows]
 
     @strawberry.field(permission_classes=[IsOwnAccount])  # type: ignore[untyped-decorator]
     async def github_integration(self, info: Info) -> GithubIntegration | None:

@@ -30,7 +30,7 @@ from tests.support.helpers import (  # noqa: E402
     reset_database,
 )
 
-pytest_plugins = ["tests.support.fakes", "tests.support.attack"]
+pytest_plugins = ["tests.support.fakes", "tests.support.receivers", "tests.support.attack"]
 
 BACKENDS = ["sqlite", "postgres"]
 

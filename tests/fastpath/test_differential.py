@@ -25,7 +25,15 @@ from graphql import OperationDefinitionNode, OperationType, parse
 import config
 from api.documents import DOCUMENT_STORE
 from app import create_app
-from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType, DeliveryStatus
+from models.alert import (
+    AlertChannel,
+    AlertDelivery,
+    AlertEvent,
+    AlertEventType,
+    DeliveryAttempt,
+    DeliveryStatus,
+)
+from models.destination import AlertRoute, Destination
 from schema import build_schema, schema
 from seed import seed_catalog
 from tests.fastpath.documents import generated
@@ -40,16 +48,22 @@ pytestmark = pytest.mark.skipif(
 #: Generated documents a run asks, beyond the web UI's.
 DOCUMENTS = int(os.environ.get("DIFFERENTIAL_DOCUMENTS", "40"))
 WEB = Path(config.ROOT) / "web" / "js"
-_CONSTANT = re.compile(r"^const ([A-Z_]+) = `([^`]*)`;", re.MULTILINE | re.DOTALL)
+_CONSTANT = re.compile(r"^(?:export )?const ([A-Z_]+) = `([^`]*)`;", re.MULTILINE | re.DOTALL)
+_EXPORTED = re.compile(r"^export const ([A-Z_]+) = `([^`]*)`;", re.MULTILINE | re.DOTALL)
 _INTERPOLATED = re.compile(r"\$\{([A-Z_]+)\}")
 
 
 def web_documents() -> dict[str, str]:
     """Each query the web UI's modules send, by name: their `const NAME = `...``
-    documents, with the constants they interpolate filled in."""
+    documents, with the constants they interpolate filled in: the module's own, or
+    those another module exports."""
+    modules = [module.read_text() for module in sorted(WEB.rglob("*.js"))]
+    exported: dict[str, str] = {}
+    for text in modules:
+        exported.update(_EXPORTED.findall(text))
     found: dict[str, str] = {}
-    for module in sorted(WEB.rglob("*.js")):
-        constants = dict(_CONSTANT.findall(module.read_text()))
+    for text in modules:
+        constants = {**exported, **dict(_CONSTANT.findall(text))}
 
         def filled(text: str, constants: dict[str, str] = constants) -> str:
             while _INTERPOLATED.search(text):
@@ -82,11 +96,12 @@ def test_the_web_ui_sends_the_queries_this_test_asks():
 
 
 async def seeded(api: Any) -> World:
-    """The permission matrix's world, with the beta catalog, an organization, and
-    alert events with deliveries."""
+    """The permission matrix's world, with the beta catalog, an organization, alert
+    events with deliveries, and a webhook routed to, with a delivery and its attempts."""
     await seed_catalog()
     world = await build_world(api)
     await make_team("acme-lab", world.member, world.admin, organization="Acme")
+    await _routed_webhook(world)
     for n, status in enumerate((DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, None)):
         event = await AlertEvent.create(
             user_id=world.admin.user.id,
@@ -109,6 +124,40 @@ async def seeded(api: Any) -> World:
                 next_attempt_at=event.created_at,
             )
     return world
+
+
+async def _routed_webhook(world: World) -> None:
+    alice = world.admin.user.id
+    hook = await Destination.create(
+        user_id=alice, kind=AlertChannel.WEBHOOK, name="Ops", target="hooks.example.com"
+    )
+    email = await Destination.create(
+        user_id=alice, kind=AlertChannel.EMAIL, built_in=AlertChannel.EMAIL, name="Email"
+    )
+    route = await AlertRoute.create(user_id=alice, events="SCRIPTABLE", project_pattern="p*")
+    await route.destinations.add(hook, email)
+    event = await AlertEvent.create(
+        user_id=alice,
+        type=AlertEventType.SCRIPTABLE,
+        title="Routed",
+        text="To the hook.",
+        entity_name="alice",
+        project_name="p",
+        run_name="r",
+    )
+    delivery = await AlertDelivery.create(
+        event=event,
+        user_id=alice,
+        channel=AlertChannel.WEBHOOK,
+        destination=hook,
+        status=DeliveryStatus.DELIVERED,
+        attempts=2,
+        next_attempt_at=event.created_at,
+    )
+    for status, error in ((503, "The receiver answered 503"), (200, None)):
+        await DeliveryAttempt.create(
+            delivery=delivery, at=event.created_at, status_code=status, duration_ms=12, error=error
+        )
 
 
 def callers(world: World) -> dict[str, dict[str, str]]:

@@ -195,6 +195,7 @@ async def test_a_dead_process_last_attempt_is_marked_failed(db, fast_retries):
         channel="EMAIL",
         next_attempt_at=past,
         attempts=config.DELIVERY_MAX_ATTEMPTS,
+        attempt_limit=config.DELIVERY_MAX_ATTEMPTS,
         lease_until=past,
     )
 
@@ -256,7 +257,7 @@ async def test_concurrent_claims_never_take_a_row_twice(db):
     async def claim_all(worker: dispatcher.Dispatcher) -> list[int]:
         taken: list[int] = []
         while batch := await worker._claim(later + timedelta(seconds=1), 7):
-            taken += [delivery_id for delivery_id, _ in batch]
+            taken += [delivery_id for delivery_id, _, _ in batch]
         return taken
 
     results = await asyncio.gather(*(claim_all(w) for w in claimants))

@@ -16,6 +16,7 @@ import config
 from auth.sealing import seal
 from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType
 from models.beta import BetaFeature, UserBetaFeature
+from models.destination import AlertRoute, Destination
 from models.entity import Entity
 from models.integration import SlackIntegration
 from models.team import Invite, Team, TeamMember, TeamRole
@@ -93,6 +94,11 @@ async def _alert(account: Account) -> None:
         # not change the row between two snapshots.
         next_attempt_at=datetime.now(UTC) + timedelta(days=1),
     )
+    hook = await Destination.create(
+        user_id=account.user.id, kind=AlertChannel.WEBHOOK, name="Ops", target="hooks.test"
+    )
+    route = await AlertRoute.create(user_id=account.user.id, events="SCRIPTABLE")
+    await route.destinations.add(hook)
 
 
 async def build_world(api: GraphQL) -> World:

@@ -103,6 +103,23 @@ MUTATION_BASES: dict[str, Base] = {
     },
     "deleteStoredFiles": lambda w, i: {"entityName": "alice", "projectName": "p", "paths": ["a"]},
     "setStorageLimit": lambda w, i: {"entityName": "alice", "limitBytes": 1000},
+    "createWebhookDestination": lambda w, i: {
+        "name": f"Hook {i}",
+        "url": "https://hooks.example.com/in",
+        "kind": "WEBHOOK",
+    },
+    "rotateWebhookSecret": lambda w, i: {"id": "1"},
+    "updateDestination": lambda w, i: {"id": "email", "name": None, "mutedUntil": None},
+    "deleteDestination": lambda w, i: {"id": "1"},
+    "testDestination": lambda w, i: {"id": "1"},
+    "setAlertRoute": lambda w, i: {
+        "entityName": TEAM,
+        "projectPattern": "train-*",
+        "events": ["SCRIPTABLE"],
+        "destinationIds": ["email"],
+    },
+    "deleteAlertRoute": lambda w, i: {"id": "1"},
+    "redeliverAlert": lambda w, i: {"deliveryId": "1"},
     "deleteAccount": lambda w, i: {"confirmUsername": "alice"},
 }
 #: Only a site admin gets past the permission check to the text.

@@ -35,11 +35,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from auth.permissions import NeedsScope
+from auth.sealing import seal
+from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType, DeliveryStatus
 from models.api_key import ApiKey
+from models.destination import AlertRoute, Destination
 from models.team import Invite, Team
 from schema import schema
 from tests.support.fake_github import GOOD_CODE
 from tests.support.helpers import GraphQL
+from tests.support.receivers import new_secret
 from tests.support.rows import snapshot
 from tests.support.team_helpers import make_team
 from tests.support.world import FEATURE, TEAM, World, build_world
@@ -131,6 +135,48 @@ async def _service_account(api: GraphQL, world: World) -> dict[str, Any]:
     return {"username": made["createServiceAccount"]["user"]["username"]}
 
 
+async def _alices_webhook(api: GraphQL, world: World) -> dict[str, Any]:
+    """A webhook of alice's, made as a row: its URL is loopback, which the guard refuses
+    before connecting, so that alice's test alert reaches no host at all."""
+    hook = await Destination.create(
+        user_id=world.admin.user.id,
+        kind=AlertChannel.WEBHOOK,
+        name="Ops hook",
+        url_sealed=seal("https://127.0.0.1:9/hook"),
+        target="127.0.0.1:9",
+        secret_sealed=seal(new_secret()),
+    )
+    return {"id": str(hook.id)}
+
+
+async def _alices_route(api: GraphQL, world: World) -> dict[str, Any]:
+    route = await AlertRoute.create(user_id=world.admin.user.id, events="SCRIPTABLE")
+    return {"id": str(route.id)}
+
+
+async def _alices_delivery(api: GraphQL, world: World) -> dict[str, Any]:
+    """A finished delivery of alice's, to send again."""
+    alice = world.admin.user.id
+    event = await AlertEvent.create(
+        user_id=alice,
+        type=AlertEventType.TEST,
+        title="t",
+        text="x",
+        entity_name="alice",
+        project_name="",
+        run_name="",
+    )
+    delivery = await AlertDelivery.create(
+        event_id=event.id,
+        user_id=alice,
+        channel=AlertChannel.EMAIL,
+        status=DeliveryStatus.DELIVERED,
+        attempts=1,
+        next_attempt_at=datetime.now(UTC),
+    )
+    return {"id": str(delivery.id)}  # fmt: skip
+
+
 def _state(provider: str) -> Callable[[World, dict[str, str]], dict[str, Any]]:
     return lambda w, states: {"state": states[provider]}
 
@@ -146,6 +192,9 @@ DELETE = '{entityName: "%s", projectName: "p", paths: ["model.bin"]}'
 ALERT = '{entityName: "%s", projectName: "p", runName: "r", title: "t", text: "x"}'
 RUN_STATE = '{entityName: "%s", projectName: "p", runName: "r", state: CRASHED}'
 INVITE_ID = "mutation($id: ID!) { %s(input: {id: $id}) { errors { code } } }"
+ID_INPUT = INVITE_ID
+#: Alice's own objects: another caller is told there is no such thing.
+OWNER_ONLY = (ANON, "NOT_FOUND", "NOT_FOUND", "ok", "NOT_FOUND")
 NOBODY = "nobody@example.com"
 
 ROWS = [
@@ -248,6 +297,25 @@ ROWS = [
         f'{{entityName: "{TEAM}", username: $username}}) {{ errors {{ code }} }} }}',
         (ANON, "FORBIDDEN", "FORBIDDEN", "ok", "FORBIDDEN"), scope=ACCOUNT,
         setup=_service_account),
+    # Destinations, routes and deliveries: the owner's alone.
+    Row("createWebhookDestination", _m("createWebhookDestination",
+        '{name: "h", url: "https://hooks.example.com/in"}'), SIGNED_IN, scope=ACCOUNT),
+    Row("updateDestination", "mutation($id: ID!) { updateDestination(input: {id: $id, "
+        "enabled: false}) { errors { code } } }", OWNER_ONLY, scope=ACCOUNT,
+        setup=_alices_webhook),
+    Row("rotateWebhookSecret", ID_INPUT % "rotateWebhookSecret", OWNER_ONLY, scope=ACCOUNT,
+        setup=_alices_webhook),
+    Row("deleteDestination", ID_INPUT % "deleteDestination", OWNER_ONLY, scope=ACCOUNT,
+        setup=_alices_webhook),
+    Row("testDestination", ID_INPUT % "testDestination", OWNER_ONLY, scope=ACCOUNT,
+        setup=_alices_webhook),
+    Row("setAlertRoute", "mutation($id: ID!) { setAlertRoute(input: {events: [SCRIPTABLE], "
+        "destinationIds: [$id]}) { errors { code } } }", OWNER_ONLY, scope=ACCOUNT,
+        setup=_alices_webhook),
+    Row("deleteAlertRoute", ID_INPUT % "deleteAlertRoute", OWNER_ONLY, scope=ACCOUNT,
+        setup=_alices_route),
+    Row("redeliverAlert", "mutation($id: ID!) { redeliverAlert(input: {deliveryId: $id}) "
+        "{ errors { code } } }", OWNER_ONLY, scope=ACCOUNT, setup=_alices_delivery),
     # Site administrators.
     Row("addTeamMember", _m("addTeamMember", f'{{teamName: "{TEAM}", username: "carol"}}'),
         SITE_ADMIN_ONLY, scope=ACCOUNT),
