@@ -62,7 +62,7 @@ STOP_GRACE_SECONDS = 5.0
 JITTER = 0.25
 #: Alerts one digest message gathers at most; a window with more sends several.
 MAX_DIGEST = 100
-#: A send that would wait longer than this for its receiver's turn is put back instead.
+#: A send that would wait longer than this for its receiver's turn is put back, uncounted.
 MAX_PACE_WAIT_SECONDS = 5.0
 
 #: `{only}` narrows the claim to one destination's deliveries (a digest's), or is empty.
@@ -280,11 +280,11 @@ class Dispatcher:
         started = time.monotonic()
         try:
             alert = await message(deliveries)
-            wait = await _turn(lead)
-            if wait > MAX_PACE_WAIT_SECONDS:
-                await self._put_back(deliveries, attempts, wait)
+            turn = await _turn(lead)
+            if not turn.taken:
+                await self._put_back(deliveries, attempts, turn.wait)
                 return
-            await asyncio.sleep(wait)
+            await asyncio.sleep(turn.wait)
             started = time.monotonic()
             status = await self.notifiers[lead.channel].send(alert)
         except DeliveryFailure as error:
@@ -369,16 +369,16 @@ class Dispatcher:
         return True
 
 
-async def _turn(delivery: AlertDelivery) -> float:
-    """Seconds until this delivery's receiver may be sent to (0 for one without a pace)."""
+async def _turn(delivery: AlertDelivery) -> pace.Turn:
+    """This delivery's turn to be sent to its receiver (at once for one without a pace)."""
     interval = pace.INTERVALS.get(delivery.channel)
     if interval is None:
-        return 0.0
+        return pace.Turn(wait=0.0, taken=True)
     if delivery.destination_id is not None:
         key = f"destination:{delivery.destination_id}"
     else:
         key = f"{delivery.channel.value.lower()}:{delivery.user_id}"
-    return await pace.reserve(key, interval)
+    return await pace.reserve(key, interval, MAX_PACE_WAIT_SECONDS)
 
 
 async def _judge(destination: Destination | None, failure: DeliveryFailure | None) -> None:
