@@ -6,9 +6,10 @@ from tortoise.migrations import operations as ops
 from migrations._operations import DescribeField
 from models.alert import AlertChannel, AlertEventType, AlertSeverity
 
-# Destinations (the account's email and Slack, webhooks, Discord), the routes that
-# pick them, each delivery's destination and log of attempts, and the receivers' pace.
-# The enums that gained members are described anew only (DescribeField).
+# Destinations (the account's email and Slack, webhooks, Discord; an account's or a
+# team's), the routes that pick them, each delivery's destination and log of attempts,
+# and the receivers' pace. The enums that gained members are described anew only
+# (DescribeField).
 
 
 class Migration(migrations.Migration):
@@ -69,6 +70,21 @@ class Migration(migrations.Migration):
                     fields.ForeignKeyField(
                         "models.User",
                         source_field="user_id",
+                        null=True,
+                        description="The account it belongs to, null for a team's.",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="destinations",
+                        on_delete=OnDelete.CASCADE,
+                    ),
+                ),
+                (
+                    "team",
+                    fields.ForeignKeyField(
+                        "models.Team",
+                        source_field="team_id",
+                        null=True,
+                        description="The team it belongs to, null for an account's.",
                         db_constraint=True,
                         to_field="id",
                         related_name="destinations",
@@ -179,6 +195,21 @@ class Migration(migrations.Migration):
                     fields.ForeignKeyField(
                         "models.User",
                         source_field="user_id",
+                        null=True,
+                        description="The account it belongs to, null for a team's.",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="alert_routes",
+                        on_delete=OnDelete.CASCADE,
+                    ),
+                ),
+                (
+                    "team",
+                    fields.ForeignKeyField(
+                        "models.Team",
+                        source_field="team_id",
+                        null=True,
+                        description="The team it belongs to, null for an account's.",
                         db_constraint=True,
                         to_field="id",
                         related_name="alert_routes",
@@ -235,7 +266,7 @@ class Migration(migrations.Migration):
                 "table": "alert_route",
                 "app": "models",
                 "pk_attr": "id",
-                "table_description": "Which of the account's alerts go to which of its destinations.",
+                "table_description": "Which alerts go to which destinations: an account's own alerts, or a team's",
             },
             bases=["Model"],
         ),

@@ -13,6 +13,7 @@ from models.timestamps import Timestamp
 
 if TYPE_CHECKING:
     from models.alert import AlertDelivery
+    from models.team import Team
     from models.user import User
 
 #: The kinds an account has one of, made from its profile and its Slack connection.
@@ -21,11 +22,16 @@ BUILT_IN = (AlertChannel.EMAIL, AlertChannel.SLACK)
 
 class Destination(Model):
     """Where alerts can be sent: the account's email or Slack, a signed webhook or a
-    Discord webhook."""
+    Discord webhook. An account's, or a team's (its admins manage it)."""
 
     id = fields.IntField(primary_key=True)
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="destinations", on_delete=fields.CASCADE
+    #: The account it belongs to, null for a team's.
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="destinations", on_delete=fields.CASCADE, null=True
+    )
+    #: The team it belongs to, null for an account's.
+    team: fields.ForeignKeyNullableRelation[Team] = fields.ForeignKeyField(
+        "models.Team", related_name="destinations", on_delete=fields.CASCADE, null=True
     )
     kind = fields.CharEnumField(AlertChannel, max_length=8)
     #: The kind again for the account's email and Slack, null for the others: one row
@@ -54,7 +60,8 @@ class Destination(Model):
     routes: fields.ManyToManyRelation[AlertRoute]
     deliveries: fields.ReverseRelation[AlertDelivery]
 
-    user_id: int
+    user_id: int | None
+    team_id: int | None
 
     class Meta:
         table = "alert_destination"
@@ -62,11 +69,17 @@ class Destination(Model):
 
 
 class AlertRoute(Model):
-    """Which of the account's alerts go to which of its destinations."""
+    """Which alerts go to which destinations: an account's own alerts, or a team's
+    (alerts of its runs, whoever reports them) to the team's destinations."""
 
     id = fields.IntField(primary_key=True)
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="alert_routes", on_delete=fields.CASCADE
+    #: The account it belongs to, null for a team's.
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="alert_routes", on_delete=fields.CASCADE, null=True
+    )
+    #: The team it belongs to, null for an account's.
+    team: fields.ForeignKeyNullableRelation[Team] = fields.ForeignKeyField(
+        "models.Team", related_name="alert_routes", on_delete=fields.CASCADE, null=True
     )
     #: Alerts of runs of this entity (its name as registered), null for every entity.
     entity_name = fields.CharField(max_length=64, null=True)
@@ -80,7 +93,8 @@ class AlertRoute(Model):
     )
     created_at = Timestamp(auto_now_add=True)
 
-    user_id: int
+    user_id: int | None
+    team_id: int | None
 
     class Meta:
         table = "alert_route"

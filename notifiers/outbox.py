@@ -22,10 +22,11 @@ from models.alert import (
     DeliveryStatus,
 )
 from models.destination import Destination
+from models.team import TeamRole
 from models.user import User
 from notifiers import dispatcher
 from notifiers.hooks import AlertChange, ChangeKind, after_commit
-from notifiers.routing import Target, targets
+from notifiers.routing import Target, targets, team_targets
 
 #: Longer waits are treated as this one (a Duration can be up to 2^63 ms).
 MAX_WAIT = timedelta(days=3650)
@@ -64,12 +65,14 @@ async def record_alert(
     channels: Sequence[AlertChannel] | None = None,
     destination: Destination | None = None,
     address: str | None = None,
+    team_id: int | None = None,
 ) -> Recorded:
     """Write an alert for `user` and its deliveries, within the caller's transaction.
 
     With neither `channels` nor `destination`, the user's routes (or, with none, its
     subscriptions) choose where it goes; a test alert names its channels or its one
-    destination, an invitation its `address` too. Within `wait_duration_ms` of an
+    destination, an invitation its `address` too. `team_id`, the team whose run it is
+    about: its routes add their destinations. Within `wait_duration_ms` of an
     alert with the same title for the same run that was sent, the deliveries are
     SUPPRESSED, as are those to a muted destination.
     """
@@ -85,6 +88,10 @@ async def record_alert(
         chosen = [Target(channel, None) for channel in channels]
     else:
         chosen = await targets(user.id, type, severity, entity_name, project_name)
+    if team_id is not None:
+        mine = {t.destination.id for t in chosen if t.destination is not None}
+        team = await team_targets(team_id, type, severity, project_name)
+        chosen += [t for t in team if t.destination is not None and t.destination.id not in mine]
     suppressed = bool(chosen) and await _sent_within(
         user.id, type, title, entity_name, project_name, run_name, wait_duration_ms, now
     )
@@ -197,15 +204,22 @@ async def destination_stopped(destination: Destination, reason: str) -> None:
     """The server turned `destination` off: its waiting deliveries fail, and its owner
     is told by email."""
     await abandon_pending(destination.id, f"Not sent: the destination was turned off. {reason}")
-    owner = await User.get(id=destination.user_id)
-    await raise_alert(
-        owner,
-        type=AlertEventType.DELIVERY_STOPPED,
-        title=f"Alerts to {destination.name} stopped"[:64],
-        text=(
-            f"Switchboard stopped sending alerts to {destination.name} ({destination.target}). "
-            f"{reason}\nTurn it back on in your alert settings once its receiver works."
-        ),
-        severity=AlertSeverity.WARN,
-        channels=[AlertChannel.EMAIL] if owner.email else [],
-    )
+    if destination.team_id is not None:  # a team's: its admins are told
+        owners = await User.filter(
+            memberships__team_id=destination.team_id, memberships__role=TeamRole.ADMIN
+        ).order_by("id")
+    else:
+        owners = await User.filter(id=destination.user_id)
+    for owner in owners:
+        await raise_alert(
+            owner,
+            type=AlertEventType.DELIVERY_STOPPED,
+            title=f"Alerts to {destination.name} stopped"[:64],
+            text=(
+                f"Switchboard stopped sending alerts to {destination.name} "
+                f"({destination.target}). {reason}\nTurn it back on in the alert settings "
+                "once its receiver works."
+            ),
+            severity=AlertSeverity.WARN,
+            channels=[AlertChannel.EMAIL] if owner.email else [],
+        )

@@ -38,14 +38,20 @@ def route_matches(
     route: AlertRoute,
     type: AlertEventType,
     severity: AlertSeverity,
-    entity_name: str,
+    entity_name: str | None,
     project_name: str,
 ) -> bool:
+    """Whether `route` takes this alert; `entity_name` None: the route's entity is known
+    to match (a team's route, asked of the team's runs)."""
     if type not in route.event_types:
         return False
     if SEVERITY_ORDER[severity] < SEVERITY_ORDER[route.min_severity]:
         return False
-    if route.entity_name is not None and route.entity_name.lower() != entity_name.lower():
+    if (
+        entity_name is not None
+        and route.entity_name is not None
+        and route.entity_name.lower() != entity_name.lower()
+    ):
         return False
     pattern = route.project_pattern
     return pattern is None or fnmatchcase(project_name, pattern)
@@ -62,14 +68,34 @@ async def targets(
     routes = await AlertRoute.filter(user_id=user_id).prefetch_related("destinations")
     if not routes:
         return await _subscribed(user_id, type)
+    found = _routed(routes, type, severity, entity_name, project_name)
+    if any(d.built_in == AlertChannel.SLACK for d in found) and not await _slack(user_id):
+        found = [d for d in found if d.built_in != AlertChannel.SLACK]
+    return [Target(d.kind, d, d) for d in found]
+
+
+async def team_targets(
+    team_id: int, type: AlertEventType, severity: AlertSeverity, project_name: str
+) -> list[Target]:
+    """Where the team's routes send an alert of one of its runs (none without routes)."""
+    routes = await AlertRoute.filter(team_id=team_id).prefetch_related("destinations")
+    found = _routed(routes, type, severity, None, project_name)
+    return [Target(d.kind, d, d) for d in found]
+
+
+def _routed(
+    routes: list[AlertRoute],
+    type: AlertEventType,
+    severity: AlertSeverity,
+    entity_name: str | None,
+    project_name: str,
+) -> list[Destination]:
+    """The enabled destinations of the routes matching, each once, in the order made."""
     chosen: dict[int, Destination] = {}
     for route in routes:
         if route_matches(route, type, severity, entity_name, project_name):
             chosen.update((d.id, d) for d in route.destinations)
-    found = [chosen[i] for i in sorted(chosen) if chosen[i].enabled]
-    if any(d.built_in == AlertChannel.SLACK for d in found) and not await _slack(user_id):
-        found = [d for d in found if d.built_in != AlertChannel.SLACK]
-    return [Target(d.kind, d, d) for d in found]
+    return [chosen[i] for i in sorted(chosen) if chosen[i].enabled]
 
 
 async def _subscribed(user_id: int, type: AlertEventType) -> list[Target]:

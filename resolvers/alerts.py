@@ -14,12 +14,12 @@ from errors import Forbidden, Invalid
 from models.alert import UNSUBSCRIBABLE, AlertChannel, AlertEventType, AlertSeverity
 from models.alert import AlertSubscription as AlertSubscriptionModel
 from models.integration import SlackIntegration as SlackIntegrationModel
-from models.team import TeamMember, TeamRole
+from models.team import Team, TeamMember, TeamRole
 from models.upsert import upsert
 from models.user import User
 from notifiers.outbox import announce, raise_alert, record_alert
 from resolvers.context import Info
-from resolvers.entities import acting_for
+from resolvers.entities import ActingFor, acting_for
 from resolvers.validation import Checks, shown
 from schema.alert import (
     AlertEvent,
@@ -104,7 +104,7 @@ async def notify_scriptable_run_alert(
 ) -> NotifyScriptableRunAlertPayload:
     """What `wandb.alert()` sends: an alert raised by the run itself."""
     account = info.context.viewer
-    entity_name = await _run_entity(account, input.entity_name)
+    entity = await _run_entity(account, input.entity_name)
     checks = Checks()
     title = checks.run(
         text, input.title, field="title", label="Title", min_length=1, max_length=MAX_TITLE
@@ -116,11 +116,12 @@ async def notify_scriptable_run_alert(
     checks.done()
     await _raise_run_alert(
         account,
+        entity,
         type=AlertEventType.SCRIPTABLE,
         title=title or "",
         text=body or "",
         severity=input.severity or AlertSeverity.INFO,
-        entity_name=entity_name,
+        entity_name=entity.name,
         project_name=project_name,
         run_name=run_name,
         wait_duration_ms=input.wait_duration,
@@ -133,41 +134,51 @@ async def notify_scriptable_run_alert(
 async def report_run_state(info: Info, input: ReportRunStateInput) -> SuccessPayload:
     """What a run tracker sends when a run ends."""
     account = info.context.viewer
-    entity_name = await _run_entity(account, input.entity_name)
+    entity = await _run_entity(account, input.entity_name)
     checks = Checks()
     project_name, run_name = _run_names(checks, input.project_name, input.run_name)
     checks.done()
     type, severity, verb = _RUN_ENDS[input.state]
     await _raise_run_alert(
         account,
+        entity,
         type=type,
         title=f"Run {verb}",
-        text=f"Run {run_name} of {entity_name}/{project_name} {verb}.",
+        text=f"Run {run_name} of {entity.name}/{project_name} {verb}.",
         severity=severity,
-        entity_name=entity_name,
+        entity_name=entity.name,
         project_name=project_name,
         run_name=run_name,
     )
     return SuccessPayload(success=True)
 
 
-async def _raise_run_alert(account: User, **alert: Any) -> None:
+async def _raise_run_alert(account: User, entity: ActingFor, **alert: Any) -> None:
     """A run's alert: the account's own, or a service account's team admins', each by
-    their own subscriptions; all written in one transaction, announced once committed."""
-    recipients = [account]
-    if account.service:
-        teams = TeamMember.filter(user_id=account.id).values_list("team_id", flat=True)
-        recipients = await User.filter(
-            memberships__team_id__in=await teams, memberships__role=TeamRole.ADMIN, service=False
-        ).order_by("id")
+    their own routes or subscriptions; a team's run's also by the team's routes, once.
+    All written in one transaction, announced once committed."""
+    found = None
+    if entity.entity_id != account.entity_id:  # a team's run
+        found = await Team.filter(entity_id=entity.entity_id).only("id").first()
+    team = None if found is None else found.id
     async with in_transaction():
-        recorded = [await record_alert(recipient, **alert) for recipient in recipients]
+        if account.service:  # its own event carries the team's deliveries
+            recorded = [await record_alert(account, channels=[], team_id=team, **alert)]
+            teams = TeamMember.filter(user_id=account.id).values_list("team_id", flat=True)
+            admins = await User.filter(
+                memberships__team_id__in=await teams,
+                memberships__role=TeamRole.ADMIN,
+                service=False,
+            ).order_by("id")
+            recorded += [await record_alert(admin, **alert) for admin in admins]
+        else:
+            recorded = [await record_alert(account, team_id=team, **alert)]
     for each in recorded:
         announce(each)
 
 
-async def _run_entity(account: User, entity_name: str) -> str:
-    """The entity's name as registered, if the caller may report runs of it."""
+async def _run_entity(account: User, entity_name: str) -> ActingFor:
+    """The entity, its name as registered, if the caller may report runs of it."""
     entity = await acting_for(account, entity_name)
     if entity is None:
         # The same answer for a team that does not exist and one the caller is not
@@ -175,7 +186,7 @@ async def _run_entity(account: User, entity_name: str) -> str:
         raise Forbidden(
             f"You may not report runs of '{shown(entity_name)}': it is not you or a team of yours."
         )
-    return entity.name
+    return entity
 
 
 def _run_names(checks: Checks, project: str, run: str) -> tuple[str, str]:

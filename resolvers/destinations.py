@@ -14,6 +14,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from strawberry import UNSET
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 import config
@@ -29,6 +30,7 @@ from models.alert import (
 )
 from models.destination import BUILT_IN, AlertRoute, Destination, encode_events
 from models.integration import SlackIntegration
+from models.team import Team, TeamMember, TeamRole
 from models.upsert import upsert
 from models.user import User
 from notifiers import dispatcher
@@ -38,6 +40,7 @@ from notifiers.outbox import abandon_pending
 from resolvers.alerts import raise_test_alert
 from resolvers.context import Info
 from resolvers.entities import acting_for
+from resolvers.teams import locked_team, require_team_admin
 from resolvers.validation import Checks, given, shown
 from schema.alert import ATTEMPT_LOG_BOUND, AlertEvent, AlertEventPayload
 from schema.common import SuccessPayload
@@ -93,13 +96,13 @@ async def create_webhook_destination(
     url = input.url.strip()
     secret = _new_secret() if kind == AlertChannel.WEBHOOK else None
     async with in_transaction():
-        await User.filter(id=account.id).select_for_update().first()  # one count at a time
-        if await Destination.filter(user_id=account.id, built_in=None).count() >= MAX_DESTINATIONS:
+        owner = await _owner(account, input.team_name)
+        if await Destination.filter(**owner, built_in=None).count() >= MAX_DESTINATIONS:
             raise LimitExceeded(
-                f"You have {MAX_DESTINATIONS} destinations: delete one before adding another."
+                f"There are {MAX_DESTINATIONS} destinations: delete one before adding another."
             )
         row = await Destination.create(
-            user_id=account.id,
+            **owner,
             kind=kind,
             name=name,
             url_sealed=seal(url),
@@ -204,10 +207,27 @@ async def set_alert_route(info: Info, input: SetAlertRouteInput) -> AlertRoutePa
         checks.add(Invalid("That is more destinations than you have.", field="destinationIds"))
     checks.done()
     async with in_transaction():
+        owner = await _owner(account, input.team_name)
+        if "team_id" in owner:  # a team's route takes the alerts of the team's runs
+            team = await Team.get(id=owner["team_id"])
+            if entity_name is not None and entity_name != team.name:
+                raise Invalid(
+                    "A team's route takes the alerts of its own runs.", field="entityName"
+                )
+            entity_name = team.name
         destinations = [
             await own_destination(account, d, field="destinationIds")
             for d in dict.fromkeys(input.destination_ids)
         ]
+        if any(
+            (d.user_id, d.team_id) != (owner.get("user_id"), owner.get("team_id"))
+            for d in destinations
+        ):
+            raise Invalid(
+                "A route goes to destinations of its own: the team's for a team's route, "
+                "yours for yours.",
+                field="destinationIds",
+            )
         values: dict[str, Any] = {
             "entity_name": entity_name,
             "project_pattern": pattern,
@@ -215,12 +235,13 @@ async def set_alert_route(info: Info, input: SetAlertRouteInput) -> AlertRoutePa
             "min_severity": input.min_severity or AlertSeverity.INFO,
         }
         if input.id is None:
-            await User.filter(id=account.id).select_for_update().first()  # one count at a time
-            if await AlertRoute.filter(user_id=account.id).count() >= MAX_ROUTES:
-                raise LimitExceeded(f"You have {MAX_ROUTES} routes: delete one first.")
-            route = await AlertRoute.create(user_id=account.id, **values)
+            if await AlertRoute.filter(**owner).count() >= MAX_ROUTES:
+                raise LimitExceeded(f"There are {MAX_ROUTES} routes: delete one first.")
+            route = await AlertRoute.create(**owner, **values)
         else:
             route = await _own_route(account, input.id)
+            if (route.user_id, route.team_id) != (owner.get("user_id"), owner.get("team_id")):
+                raise NotFound("There is no such route here.", field="id")
             await route.update_from_dict(values).save()
             await route.destinations.clear()
         await route.destinations.add(*destinations)
@@ -285,11 +306,28 @@ async def own_destination(
             return await (query.select_for_update() if lock else query).get()
     row = None
     if destination_id.isascii() and destination_id.isdigit() and int(destination_id) <= MAX_ID:
-        query = Destination.filter(id=int(destination_id), user_id=account.id, built_in=None)
+        query = Destination.filter(_managed_by(account), id=int(destination_id), built_in=None)
         row = await (query.select_for_update() if lock else query).first()
     if row is None:
         raise NotFound("You have no destination with this id.", field=field)
     return row
+
+
+def _managed_by(account: User) -> Q:
+    """What `account` manages: its own, and the teams' it is an admin of."""
+    admin_of = TeamMember.filter(user_id=account.id, role=TeamRole.ADMIN).values("team_id")
+    return Q(user_id=account.id) | Q(team_id__in=Subquery(admin_of))
+
+
+async def _owner(account: User, team_name: str | None) -> dict[str, Any]:
+    """Whose a new destination or route is: the team's named (for its admins), or the
+    account's; locked, so that two counts against a limit happen one at a time."""
+    if team_name is None:
+        await User.filter(id=account.id).select_for_update().first()
+        return {"user_id": account.id}
+    team = await locked_team(account, team_name)
+    await require_team_admin(account, team)
+    return {"team_id": team.id}
 
 
 async def _require_built_in(account: User, kind: AlertChannel, field: str) -> None:
@@ -302,7 +340,7 @@ async def _require_built_in(account: User, kind: AlertChannel, field: str) -> No
 async def _own_route(account: User, route_id: str) -> AlertRoute:
     route = None
     if route_id.isascii() and route_id.isdigit() and int(route_id) <= MAX_ID:
-        route = await AlertRoute.filter(id=int(route_id), user_id=account.id).first()
+        route = await AlertRoute.filter(_managed_by(account), id=int(route_id)).first()
     if route is None:
         raise NotFound("You have no route with this id.", field="id")
     return route

@@ -269,6 +269,20 @@ async def _destinations_by_id(ids: list[int]) -> list[Destination | None]:
     return one_per_key(ids, await Destination.filter(id__in=ids), attrgetter("id"))
 
 
+async def _destinations_by_team_id(team_ids: list[int]) -> list[list[Destination]]:
+    rows = await Destination.filter(team_id__in=team_ids).order_by("id")
+    return many_per_key(team_ids, rows, attrgetter("team_id"))
+
+
+async def _alert_routes_by_team_id(team_ids: list[int]) -> list[list[AlertRoute]]:
+    rows = (
+        await AlertRoute.filter(team_id__in=team_ids)
+        .order_by("id")
+        .prefetch_related("destinations")
+    )
+    return many_per_key(team_ids, rows, attrgetter("team_id"))
+
+
 async def _alert_routes_by_user_id(user_ids: list[int]) -> list[list[AlertRoute]]:
     rows = (
         await AlertRoute.filter(user_id__in=user_ids)
@@ -398,6 +412,16 @@ class Loaders:
         """A user's destination rows, oldest first: its webhooks, and its email's and
         Slack's once muted or routed to."""
         return DataLoader(_destinations_by_user_id)
+
+    @made_once
+    def destinations_by_team_id(self) -> DataLoader[int, list[Destination]]:
+        """A team's webhooks and Discord webhooks, oldest first."""
+        return DataLoader(_destinations_by_team_id)
+
+    @made_once
+    def alert_routes_by_team_id(self) -> DataLoader[int, list[AlertRoute]]:
+        """A team's routes, oldest first, with their destinations."""
+        return DataLoader(_alert_routes_by_team_id)
 
     @made_once
     def destination_by_id(self) -> DataLoader[int, Destination | None]:

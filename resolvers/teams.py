@@ -295,7 +295,7 @@ async def delete_team(info: Info, input: DeleteTeamInput) -> SuccessPayload:
 
 def _not_team_admin(team_name: str) -> Forbidden:
     # The same refusal for a team that does not exist: names must not be probed.
-    return Forbidden(f"Only an admin of team '{shown(team_name)}' may change its members.")
+    return Forbidden(f"Only an admin of team '{shown(team_name)}' may do that.")
 
 
 async def locked_team(viewer: UserModel, team_name: str, *, field: str = "teamName") -> TeamModel:

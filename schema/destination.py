@@ -96,8 +96,10 @@ class AlertRoute:
 
     @strawberry.field(metadata={"bound": DESTINATIONS_BOUND})  # type: ignore[untyped-decorator]
     async def destinations(self, info: Info) -> list[Destination]:
-        views = {d.id: d for d in await load_destinations(info, self.route.user_id)}
         rows = sorted(self.route.destinations, key=lambda d: d.id)
+        if self.route.user_id is None:  # a team's: its webhooks alone
+            return [Destination.from_model(row) for row in rows]
+        views = {d.id: d for d in await load_destinations(info, self.route.user_id)}
         return [views[i] for i in (destination_id(d) for d in rows) if i in views]
 
     @classmethod
@@ -172,8 +174,10 @@ async def load_delivery_destination(
 ) -> Destination | None:
     if row.destination_id is None:
         return None
-    views = await load_destinations(info, row.user_id)
     found = await info.context.loaders.destination_by_id.load(row.destination_id)
+    if found is not None and found.team_id is not None:  # a team's, routed to by the team
+        return Destination.from_model(found)
+    views = await load_destinations(info, row.user_id)
     wanted = None if found is None else destination_id(found)
     return next((view for view in views if view.id == wanted), None)
 
@@ -182,6 +186,9 @@ async def load_delivery_destination(
 class CreateWebhookDestinationInput:
     name: str
     url: str
+    team_name: str | None = strawberry.field(
+        default=None, description="A destination of this team (its admins'); absent: the viewer's."
+    )
     kind: alert_models.AlertChannel | None = strawberry.field(
         default=alert_models.AlertChannel.WEBHOOK, description="WEBHOOK or DISCORD."
     )
@@ -227,6 +234,13 @@ class DestinationPayload:
 class SetAlertRouteInput:
     id: strawberry.ID | None = strawberry.field(
         default=None, description="Updates this route; a new route when absent."
+    )
+    team_name: str | None = strawberry.field(
+        default=None,
+        description=(
+            "A route of this team (its admins'), for the alerts of its runs whoever reports "
+            "them, to the team's destinations; absent: the viewer's own."
+        ),
     )
     entity_name: str | None = None
     project_pattern: str | None = None

@@ -15,6 +15,7 @@ from resolvers.context import Info
 from resolvers.loaders import Row
 from schema.common import UserError
 from schema.connection import Connection, Cursors, Edge
+from schema.destination import MAX_DESTINATIONS, MAX_ROUTES, AlertRoute, Destination
 from schema.entity import Entity
 from schema.invite import Invite
 from schema.reading import Derived, reader
@@ -104,11 +105,39 @@ class Team:
         "admins); empty for anyone else."
     )
     async def invites(self, info: Info) -> list[Invite]:
-        viewer = info.context.user
-        if viewer is None or not (viewer.admin or self.viewer_role == team_models.TeamRole.ADMIN):
+        if not self._managed(info):
             return []
         rows = await info.context.loaders.invites_by_team_id.load(self.team_id)
         return [Invite.from_row(row) for row in rows]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The team's webhooks and Discord webhooks: for its admins (and site "
+        "admins); empty for anyone else.",
+        metadata={"bound": MAX_DESTINATIONS},
+    )
+    async def destinations(self, info: Info) -> list[Destination]:
+        if not self._managed(info):
+            return []
+        rows = await info.context.loaders.destinations_by_team_id.load(self.team_id)
+        return [Destination.from_model(row) for row in rows]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Which alerts of the team's runs go to its destinations: for its admins "
+        "(and site admins); empty for anyone else.",
+        metadata={"bound": MAX_ROUTES},
+    )
+    async def alert_routes(self, info: Info) -> list[AlertRoute]:
+        if not self._managed(info):
+            return []
+        rows = await info.context.loaders.alert_routes_by_team_id.load(self.team_id)
+        return [AlertRoute.from_model(row) for row in rows]
+
+    def _managed(self, info: Info) -> bool:
+        """Whether the viewer manages the team: one of its admins, or a site admin."""
+        viewer = info.context.user
+        return viewer is not None and (
+            viewer.admin or self.viewer_role == team_models.TeamRole.ADMIN
+        )
 
     @strawberry.field
     async def storage_usage(self, info: Info) -> StorageUsage:

@@ -300,6 +300,13 @@ ROWS = [
     # Destinations, routes and deliveries: the owner's alone.
     Row("createWebhookDestination", _m("createWebhookDestination",
         '{name: "h", url: "https://hooks.example.com/in"}'), SIGNED_IN, scope=ACCOUNT),
+    Row("createWebhookDestination", _m("createWebhookDestination",
+        f'{{name: "h", url: "https://hooks.example.com/in", teamName: "{TEAM}"}}'),
+        TEAM_ADMIN_ONLY, scope=ACCOUNT, label="team"),
+    Row("setAlertRoute", _m("setAlertRoute",
+        f'{{teamName: "{TEAM}", events: [SCRIPTABLE], destinationIds: ["1"]}}'),
+        # Past the team's admin check, a destination of id 1 is not the team's.
+        (ANON, "FORBIDDEN", "FORBIDDEN", "NOT_FOUND", "FORBIDDEN"), scope=ACCOUNT, label="team"),
     Row("updateDestination", "mutation($id: ID!) { updateDestination(input: {id: $id, "
         "enabled: false}) { errors { code } } }", OWNER_ONLY, scope=ACCOUNT,
         setup=_alices_webhook),
