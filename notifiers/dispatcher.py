@@ -334,23 +334,34 @@ class Dispatcher:
     async def _put_back(
         self, deliveries: Sequence[AlertDelivery], attempts: Mapping[int, int], wait: float
     ) -> None:
-        # Not an attempt: the receiver's turn is later. The count goes back down.
+        # Not an attempt: the receiver's turn is later. The count goes back down, and
+        # nothing a subscriber sees changed.
         for delivery in deliveries:
             claimed = attempts[delivery.id]
-            await self._later(delivery, claimed, wait, attempts=claimed - 1)
+            await self._later(delivery, claimed, wait, notify=False, attempts=claimed - 1)
 
     async def _later(
-        self, delivery: AlertDelivery, claimed: int, delay: float, **changes: Any
+        self,
+        delivery: AlertDelivery,
+        claimed: int,
+        delay: float,
+        *,
+        notify: bool = True,
+        **changes: Any,
     ) -> None:
         due = datetime.now(UTC) + timedelta(seconds=delay)
-        if await self._update(
-            delivery, claimed, {"lease_until": None, "next_attempt_at": due, **changes}
-        ):
+        changes.update(lease_until=None, next_attempt_at=due)
+        if await self._update(delivery, claimed, changes, notify=notify):
             self._next_due = due if self._next_due is None else min(self._next_due, due)
             self.wake()  # the loop may be asleep for longer than this wait
 
     async def _update(
-        self, delivery: AlertDelivery, attempts: int, changes: dict[str, Any]
+        self,
+        delivery: AlertDelivery,
+        attempts: int,
+        changes: dict[str, Any],
+        *,
+        notify: bool = True,
     ) -> bool:
         # Only while the row is still ours: PENDING with the attempt count we claimed.
         updated = await AlertDelivery.filter(
@@ -361,11 +372,12 @@ class Dispatcher:
                 "Alert delivery %s was taken over or removed before it finished", delivery.id
             )
             return False
-        after_commit(
-            AlertChange(
-                user_id=delivery.user_id, event_id=delivery.event_id, kind=ChangeKind.DELIVERY
+        if notify:
+            after_commit(
+                AlertChange(
+                    user_id=delivery.user_id, event_id=delivery.event_id, kind=ChangeKind.DELIVERY
+                )
             )
-        )
         return True
 
 

@@ -139,6 +139,16 @@ async def _newest_id(user_id: int) -> int:
 async def alert_events(
     info: Info, after: strawberry.ID | None = None
 ) -> AsyncGenerator[AlertEventType, None]:
+    async for event in _alert_events(info, after):
+        # A socket's context outlives each event: what the event's fields load (its
+        # deliveries' attempts and destinations) is read afresh for each.
+        info.context.fresh_loaders()
+        yield event
+
+
+async def _alert_events(
+    info: Info, after: strawberry.ID | None
+) -> AsyncGenerator[AlertEventType, None]:
     viewer = info.context.viewer
     after_id = _after_id(after)
     expires_at = info.context.credentials_expire_at

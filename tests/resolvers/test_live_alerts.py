@@ -13,6 +13,7 @@ from models.alert import AlertChannel, AlertEventType, AlertSeverity
 from notifiers import bus
 from notifiers.outbox import raise_alert
 from resolvers import live
+from tests.support.fakes import MailServer, use_mail_server
 from tests.support.helpers import sign_up
 from tests.support.ws import ALERT_EVENTS, RawSocket, graphql_socket
 
@@ -145,6 +146,33 @@ async def test_a_delivery_update_sends_the_event_again(server, alice, mail, fast
     assert updated["deliveries"] == [
         {"channel": "EMAIL", "status": "DELIVERED", "attempts": 1, "lastError": None}
     ]
+
+
+async def test_each_update_reads_the_deliveries_attempts_afresh(
+    server, alice, fast_retries, monkeypatch
+):
+    document = """
+    subscription { alertEvents { id deliveries { status attemptLog { statusCode } } } }
+    """
+    async with MailServer.running("temporary", refusals=1) as flaky:
+        use_mail_server(monkeypatch, flaky)
+        async with graphql_socket(server.url, alice.authorization) as socket:
+            await socket.subscribe(document)
+            await asyncio.sleep(0.1)
+            await raise_alert(
+                alice.user,
+                type=AlertEventType.TEST,
+                title="mail me",
+                text="t",
+                severity=AlertSeverity.INFO,
+                channels=[AlertChannel.EMAIL],
+            )
+            seen = [await socket.event()]
+            while seen[-1]["deliveries"][0]["status"] != "DELIVERED":
+                seen.append(await socket.event())
+
+    # Refused once (451), then accepted: the last update shows both attempts.
+    assert seen[-1]["deliveries"][0]["attemptLog"] == [{"statusCode": 451}, {"statusCode": 250}]
 
 
 async def test_stalled_subscriber_is_ended_while_another_keeps_receiving(
