@@ -1,5 +1,6 @@
 """Fixtures of the browser tests: Debian's Chromium driven by Playwright, against a real
-`uvicorn app:app` process with its own SQLite database, and loopback Slack and GitHub.
+`uvicorn app:app` process with its own SQLite database, and loopback Slack, GitHub and
+webhook receiver.
 
 Locally the tests skip, saying why, when Playwright or Chromium is missing; with
 CI_REQUIRE_BROWSER=1 (set by .ci/run) a missing browser fails them instead.
@@ -18,6 +19,7 @@ from tests.browser.fakes import FakeGithub, FakeSlack, serve
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Site, open_page
 from tests.e2e.process import ServerProcess, free_port, migrate, server_env
 from tests.support.helpers import create_database, drop_database
+from tests.support.receivers import WebhookReceiver
 
 
 def missing_browser() -> str | None:
@@ -63,7 +65,19 @@ async def github() -> AsyncIterator[FakeGithub]:
 
 
 @pytest.fixture(scope="session")
-async def site(browser: Any, slack: FakeSlack, github: FakeGithub) -> AsyncIterator[Site]:
+async def hooks() -> AsyncIterator[WebhookReceiver]:
+    """A Standard Webhooks receiver on loopback that the server may send to. The server
+    runs in a process of its own, where the `webhook_receiver` fixture's monkeypatched
+    setting does not reach: this one goes in its WEBHOOK_ALLOW_HOSTS. Shared by the
+    tests, each at paths of its own; add a webhook's secret to `secrets` to verify."""
+    async with WebhookReceiver.running() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+async def site(
+    browser: Any, slack: FakeSlack, github: FakeGithub, hooks: WebhookReceiver
+) -> AsyncIterator[Site]:
     """One server process for the browser tests; each test signs in as its own user."""
     db = await create_database("sqlite", name="browser")
     port = free_port()
@@ -78,6 +92,7 @@ async def site(browser: Any, slack: FakeSlack, github: FakeGithub) -> AsyncItera
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(free_port()),
         GITHUB_TIMEOUT_SECONDS="5",
+        WEBHOOK_ALLOW_HOSTS=hooks.host,
         **slack.settings(),
         **github.settings(),
     )

@@ -48,6 +48,8 @@ SECTIONS = [
     "teams",
     "beta-features",
     "alerts",
+    "destinations",
+    "alert-routes",
     "github",
     "api-keys",
     "storage",

@@ -29,6 +29,8 @@ NEEDS = {
     "teams": ("User", "teams"),
     "beta-features": ("Query", "betaFeatures"),
     "alerts": ("User", "alertSubscriptions"),
+    "destinations": ("User", "destinations"),
+    "alert-routes": ("User", "alertRoutes"),
     "github": ("User", "githubIntegration"),
     "api-keys": ("User", "apiKeys"),
     "storage": ("User", "storageUsage"),

@@ -9,6 +9,8 @@ import * as projectDefaults from "./sections/defaults.js";
 import * as teams from "./sections/teams.js";
 import * as beta from "./sections/beta.js";
 import * as alerts from "./sections/alerts.js";
+import * as destinations from "./sections/destinations.js";
+import * as routes from "./sections/routes.js";
 import * as github from "./sections/github.js";
 import * as apiKeys from "./sections/api_keys.js";
 import * as storage from "./sections/storage.js";
@@ -20,6 +22,8 @@ const SECTIONS = {
   teams,
   "beta-features": beta,
   alerts,
+  destinations,
+  "alert-routes": routes,
   github,
   "api-keys": apiKeys,
   storage,

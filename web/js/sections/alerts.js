@@ -1,24 +1,17 @@
 // Alerts: which events reach which channel, the Slack connection, test alerts, the
-// history with each delivery's status, and a live feed over graphql-transport-ws.
+// history (alert_history.js) and a live feed over graphql-transport-ws.
 
 import { gql, isMissingApi } from "../graphql.js";
 import { LiveSubscription } from "../live.js";
 import { leaveFor, redirectUri, token } from "../session.js";
 import { $, action, busy, clearErrors, h, humanize, showErrors, status, submitter, time } from "../ui.js";
+import { added, clearHistory, eventFields, loadHistory, newestId, wireHistory } from "./alert_history.js";
 
-const EVENT_FIELDS = `id type title text severity entityName projectName runName createdAt
-  deliveries { channel status attempts lastError deliveredAt }`;
 const SETTINGS = `query AlertSettings {
   viewer {
     alertSubscriptions { id event channel enabled }
     slackIntegration { teamName channelName connectedAt }
   }
-}`;
-const HISTORY = `query AlertHistory($first: Int, $after: String) {
-  viewer { alertEvents(first: $first, after: $after) {
-    edges { cursor node { ${EVENT_FIELDS} } }
-    pageInfo { hasNextPage endCursor }
-  } }
 }`;
 const SUBSCRIBE = `mutation SetAlertSubscription($input: SetAlertSubscriptionInput!) {
   setAlertSubscription(input: $input) {
@@ -31,10 +24,11 @@ const START_SLACK = `mutation StartSlackConnect($input: StartConnectInput!) {
 const DISCONNECT_SLACK = `mutation DisconnectSlack {
   disconnectSlack(input: {}) { success errors { field message code } }
 }`;
-const TEST_ALERT = `mutation SendTestAlert($input: SendTestAlertInput!) {
-  sendTestAlert(input: $input) { alertEvent { ${EVENT_FIELDS} } errors { field message code } }
+// Functions of the event's fields, which depend on what this server has (eventFields).
+const testAlert = (fields) => `mutation SendTestAlert($input: SendTestAlertInput!) {
+  sendTestAlert(input: $input) { alertEvent { ${fields} } errors { field message code } }
 }`;
-const FEED = `subscription AlertFeed($after: ID) { alertEvents(after: $after) { ${EVENT_FIELDS} } }`;
+const feedQuery = (fields) => `subscription AlertFeed($after: ID) { alertEvents(after: $after) { ${fields} } }`;
 
 const EVENTS = [
   ["RUN_FINISHED", "A run finishes"],
@@ -45,27 +39,19 @@ const CHANNELS = [
   ["EMAIL", "Email"],
   ["SLACK", "Slack"],
 ];
-const PAGE_SIZE = 20;
-const POLL_MS = 3000;
-// Polls for delivery updates before giving up until the next change (about two minutes).
-const MAX_POLLS = 40;
 
 const state = {
-  events: new Map(), // id → AlertEvent, shown in the history newest first
-  endCursor: null,
-  hasMore: false,
   feed: null,
   lastSeenId: null,
-  polls: 0,
-  pollTimer: null,
   wired: false,
 };
 
 export async function load(root, page) {
   const { viewer } = await gql(SETTINGS);
-  renderSlack(root, viewer.slackIntegration);
+  renderSlack(root, viewer.slackIntegration, page);
   renderMatrix(root, viewer.alertSubscriptions, Boolean(viewer.slackIntegration));
   await loadHistory(root);
+  if (!state.lastSeenId) state.lastSeenId = newestId();
   if (!state.wired) {
     state.wired = true;
     wire(root, page);
@@ -76,13 +62,12 @@ export async function load(root, page) {
 /** Signed out: close the feed and forget this user's alerts. */
 export function stop() {
   state.feed?.stop("Signed out.");
-  clearTimeout(state.pollTimer);
-  Object.assign(state, { feed: null, lastSeenId: null, endCursor: null, hasMore: false, polls: 0 });
-  state.events.clear();
+  Object.assign(state, { feed: null, lastSeenId: null });
+  clearHistory();
   document.getElementById("live-feed").replaceChildren();
 }
 
-function renderSlack(root, slack) {
+function renderSlack(root, slack, page) {
   const block = $("#slack-block", root);
   const box = $("#slack-status", root);
   if (!slack) {
@@ -103,8 +88,12 @@ function renderSlack(root, slack) {
       onclick: action(block, async (event) => {
         clearErrors(block);
         const { disconnectSlack: result } = await busy(event.currentTarget, () => gql(DISCONNECT_SLACK));
-        if (result.errors.length) showErrors(block, result.errors);
-        else await load(root);
+        if (result.errors.length) {
+          showErrors(block, result.errors);
+          return;
+        }
+        await load(root, page);
+        page.changed("slack"); // Slack is no longer a destination
       }),
     }),
   );
@@ -167,75 +156,6 @@ async function setSubscription(block, toggle, event, channel) {
   toggle.checked = result.alertSubscription.enabled;
 }
 
-async function loadHistory(root, { more = false } = {}) {
-  const first = more ? PAGE_SIZE : Math.max(PAGE_SIZE, Math.min(state.events.size, 100));
-  const variables = { first, after: more ? state.endCursor : null };
-  const { viewer } = await gql(HISTORY, variables);
-  const { edges, pageInfo } = viewer.alertEvents;
-  if (!more) state.events.clear();
-  for (const { node } of edges) state.events.set(node.id, node);
-  state.endCursor = pageInfo.endCursor;
-  state.hasMore = pageInfo.hasNextPage;
-  if (!state.lastSeenId && edges.length) state.lastSeenId = edges[0].node.id;
-  renderHistory(root);
-}
-
-function newestFirst(a, b) {
-  return b.createdAt.localeCompare(a.createdAt) || Number(b.id) - Number(a.id);
-}
-
-function renderHistory(root) {
-  const events = [...state.events.values()].sort(newestFirst);
-  $("#alert-history", root).replaceChildren(...events.map(historyRow));
-  $("#history-empty", root).hidden = events.length > 0;
-  $(".history", root).hidden = events.length === 0;
-  $("#history-more", root).hidden = !state.hasMore;
-  schedulePoll(root, events);
-}
-
-function historyRow(event) {
-  const run = event.runName ? `${event.entityName}/${event.projectName}/${event.runName}` : event.entityName;
-  return h("tr", { "data-alert-id": event.id },
-    h("td", {}, time(event.createdAt)),
-    h("td", {},
-      h("span", { class: `severity severity-${event.severity.toLowerCase()}`, text: humanize(event.severity) }),
-      " ", h("strong", { text: event.title }),
-      h("div", { class: "muted alert-text", text: event.text })),
-    h("td", { class: "run", "data-label": "Run", text: run }),
-    h("td", {}, deliveries(event.deliveries)),
-  );
-}
-
-function deliveries(list) {
-  if (!list.length) return h("span", { class: "muted", text: "No channel" });
-  return h("ul", { class: "deliveries" }, list.map((d) => {
-    const attempts = d.attempts > 1 ? ` after ${d.attempts} attempts` : "";
-    return h("li", { "data-channel": d.channel, "data-status": d.status },
-      h("span", { class: "channel", text: humanize(d.channel) }), " ",
-      h("span", { class: `badge status-${d.status.toLowerCase()}`, text: humanize(d.status) }),
-      d.status === "DELIVERED" || d.status === "FAILED" ? attempts : "",
-      d.lastError ? h("div", { class: "muted delivery-error", text: d.lastError }) : null);
-  }));
-}
-
-// Deliveries are sent after the alert is recorded: while one is pending, look again.
-function schedulePoll(root, events) {
-  clearTimeout(state.pollTimer);
-  const pending = events.some((e) => e.deliveries.some((d) => d.status === "PENDING"));
-  if (!pending || state.polls >= MAX_POLLS || !token()) {
-    if (!pending) state.polls = 0;
-    return;
-  }
-  state.polls += 1;
-  state.pollTimer = setTimeout(() => loadHistory(root).catch(() => {}), POLL_MS);
-}
-
-function added(root, event) {
-  state.events.set(event.id, event);
-  state.polls = 0;
-  renderHistory(root);
-}
-
 function feedItem(event) {
   const run = event.runName ? ` · ${event.entityName}/${event.projectName}/${event.runName}` : "";
   return h("li", { "data-alert-id": event.id },
@@ -260,7 +180,7 @@ function startFeed(root) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   state.feed = new LiveSubscription({
     url: `${scheme}//${location.host}/graphql`,
-    query: FEED,
+    query: feedQuery(eventFields()),
     variables: () => ({ after: state.lastSeenId }),
     authorization: () => ({ Authorization: `Bearer ${token()}` }),
     isMissingApi,
@@ -272,7 +192,8 @@ function startFeed(root) {
     },
     onNext(data) {
       const event = data.alertEvents;
-      state.lastSeenId = event.id;
+      // An older event comes again when its deliveries change: resume after the newest.
+      if (!state.lastSeenId || Number(event.id) > Number(state.lastSeenId)) state.lastSeenId = event.id;
       if (!feed.querySelector(`[data-alert-id="${CSS.escape(event.id)}"]`)) {
         feed.prepend(feedItem(event));
       }
@@ -289,7 +210,7 @@ function wire(root) {
     const channel = $("#test-alert-channel", form).value || null;
     clearErrors(form);
     const { sendTestAlert: result } = await busy(submitter(event), () =>
-      gql(TEST_ALERT, { input: { channel } }),
+      gql(testAlert(eventFields()), { input: { channel } }),
     );
     if (result.errors.length) {
       showErrors(form, result.errors);
@@ -298,8 +219,5 @@ function wire(root) {
     added(root, result.alertEvent);
     status(form, "Test alert sent.");
   }));
-  $("#history-more", root).addEventListener("click", action(root, (event) =>
-    busy(event.currentTarget, () => loadHistory(root, { more: true }))));
-  $("#history-refresh", root).addEventListener("click", action(root, (event) =>
-    busy(event.currentTarget, () => loadHistory(root))));
+  wireHistory(root);
 }
