@@ -36,6 +36,7 @@ from tortoise.expressions import F
 import config
 from models.alert import AlertChannel, AlertDelivery, DeliveryAttempt, DeliveryStatus
 from models.destination import Destination
+from models.prepared import Prepared
 from notifiers import outbox, pace
 from notifiers.base import DeliveryFailure, Notifier, ReceiverGone, TransientFailure
 from notifiers.discord import DiscordNotifier
@@ -92,6 +93,15 @@ _CLAIM_SQL = {
     """,
 }
 _ONE_DESTINATION = {"postgres": "AND destination_id = $4", "sqlite": "AND destination_id = ?"}
+
+#: The claimed deliveries with what their message is made of (built once: models/prepared.py).
+CLAIMED = Prepared(
+    lambda ids: (
+        AlertDelivery.filter(id__in=ids)
+        .select_related("event", "user", "destination")
+        .order_by("id")
+    )
+)
 
 _running: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
 
@@ -267,11 +277,7 @@ class Dispatcher:
     async def _deliver(self, claims: Sequence[Claim]) -> None:
         """Send one message: a delivery, or the deliveries of one digest."""
         attempts = dict(claims)
-        deliveries = (
-            await AlertDelivery.filter(id__in=list(attempts))
-            .select_related("event", "user", "destination")
-            .order_by("id")
-        )
+        deliveries = await CLAIMED(list(attempts))
         if not deliveries:  # the account was deleted meanwhile
             return
         lead = deliveries[0]

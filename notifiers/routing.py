@@ -10,6 +10,16 @@ from fnmatch import fnmatchcase
 from models.alert import AlertChannel, AlertEventType, AlertSeverity, AlertSubscription
 from models.destination import BUILT_IN, AlertRoute, Destination
 from models.integration import SlackIntegration
+from models.prepared import Prepared, PreparedValues
+
+# Built once (models/prepared.py): they run for every alert raised.
+USER_ROUTES = Prepared(lambda user_ids: AlertRoute.filter(user_id__in=user_ids).order_by("id"))
+TEAM_ROUTES = Prepared(lambda team_ids: AlertRoute.filter(team_id__in=team_ids).order_by("id"))
+#: (route id, destination id) of each of the routes' destinations.
+ROUTE_LINKS = PreparedValues(
+    lambda route_ids: AlertRoute.filter(id__in=route_ids).values_list("id", "destinations__id")
+)
+DESTINATIONS = Prepared(lambda ids: Destination.filter(id__in=ids).order_by("id"))
 
 #: Severities in rising order: a route takes alerts at or above its minimum.
 SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(AlertSeverity)}
@@ -65,10 +75,10 @@ async def targets(
     project_name: str,
 ) -> list[Target]:
     """Where an alert of `user_id` goes, each destination once, turned-off ones left out."""
-    routes = await AlertRoute.filter(user_id=user_id).prefetch_related("destinations")
+    routes = await USER_ROUTES([user_id])
     if not routes:
         return await _subscribed(user_id, type)
-    found = _routed(routes, type, severity, entity_name, project_name)
+    found = await _routed(routes, type, severity, entity_name, project_name)
     if any(d.built_in == AlertChannel.SLACK for d in found) and not await _slack(user_id):
         found = [d for d in found if d.built_in != AlertChannel.SLACK]
     return [Target(d.kind, d, d) for d in found]
@@ -78,12 +88,12 @@ async def team_targets(
     team_id: int, type: AlertEventType, severity: AlertSeverity, project_name: str
 ) -> list[Target]:
     """Where the team's routes send an alert of one of its runs (none without routes)."""
-    routes = await AlertRoute.filter(team_id=team_id).prefetch_related("destinations")
-    found = _routed(routes, type, severity, None, project_name)
+    routes = await TEAM_ROUTES([team_id])
+    found = await _routed(routes, type, severity, None, project_name)
     return [Target(d.kind, d, d) for d in found]
 
 
-def _routed(
+async def _routed(
     routes: list[AlertRoute],
     type: AlertEventType,
     severity: AlertSeverity,
@@ -91,11 +101,15 @@ def _routed(
     project_name: str,
 ) -> list[Destination]:
     """The enabled destinations of the routes matching, each once, in the order made."""
-    chosen: dict[int, Destination] = {}
-    for route in routes:
-        if route_matches(route, type, severity, entity_name, project_name):
-            chosen.update((d.id, d) for d in route.destinations)
-    return [chosen[i] for i in sorted(chosen) if chosen[i].enabled]
+    matching = [r.id for r in routes if route_matches(r, type, severity, entity_name, project_name)]
+    if not matching:
+        return []
+    links = await ROUTE_LINKS(matching)
+    ids = {destination_id for _, destination_id in links if destination_id is not None}
+    if not ids:  # routes whose destinations were all deleted
+        return []
+    found = await DESTINATIONS(sorted(ids))
+    return [d for d in found if d.enabled]
 
 
 async def _subscribed(user_id: int, type: AlertEventType) -> list[Target]:

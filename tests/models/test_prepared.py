@@ -10,10 +10,13 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from models.alert import AlertChannel, AlertDelivery, AlertEvent, AlertEventType
+from models.destination import Destination
 from models.prepared import Prepared, PreparedValues, _Part, connection_of, side_by_side
 from models.storage import StorageCategory, StorageCategoryCounter
 from models.team import Team, TeamMember, TeamRole
 from models.user import PUBLIC_COLUMNS, User
+from notifiers import dispatcher
 from resolvers import loaders
 from tests.support.helpers import count_queries, sign_up
 from tests.support.team_helpers import make_team
@@ -209,6 +212,42 @@ async def test_a_missing_joined_row_is_none_as_tortoise_makes_it(db):
     assert found[0].organization is not None and plain[0].organization is not None
     assert row(found[0].organization) == row(plain[0].organization)
     assert found[1].organization is None and plain[1].organization is None
+
+
+async def test_the_dispatchers_claimed_deliveries_are_what_tortoise_reads(db):
+    ada = await sign_up("ada")
+    hook = await Destination.create(
+        user_id=ada.user.id, kind=AlertChannel.WEBHOOK, name="Ops", target="hooks.test"
+    )
+    event = await AlertEvent.create(
+        user_id=ada.user.id,
+        type=AlertEventType.TEST,
+        title="t",
+        text="x",
+        entity_name="ada",
+        project_name="",
+        run_name="",
+    )
+    ids = [
+        (await AlertDelivery.create(
+            event=event, user_id=ada.user.id, channel=channel, destination=destination,
+            next_attempt_at=event.created_at,
+        )).id
+        for channel, destination in ((AlertChannel.WEBHOOK, hook), (AlertChannel.EMAIL, None))
+    ]  # fmt: skip
+
+    found = await dispatcher.CLAIMED(ids)
+    plain = (
+        await AlertDelivery.filter(id__in=ids)
+        .select_related("event", "user", "destination")
+        .order_by("id")
+    )
+
+    assert [row(d) for d in found] == [row(d) for d in plain]
+    for mine, theirs in zip(found, plain, strict=True):
+        assert row(mine.event) == row(theirs.event) and row(mine.user) == row(theirs.user)
+    assert found[0].destination is not None and row(found[0].destination) == row(hook)
+    assert found[1].destination is None
 
 
 async def test_rows_that_are_not_whole_models_are_left_to_tortoise(db):

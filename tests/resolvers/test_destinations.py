@@ -503,3 +503,16 @@ async def test_a_digest_larger_than_a_claim_still_goes_as_one_message(
     [request] = webhook_receiver.received
     assert json.loads(request.body)["data"]["count"] == 30
     assert len(webhook_receiver.received) == 1
+
+
+async def test_a_route_left_without_destinations_sends_nowhere(api, webhook_receiver, mail):
+    alice = await sign_up("alice")
+    client = api.signed_in(alice)
+    hook, _ = await make_webhook(client, webhook_receiver.hook())
+    await route(client, [hook])
+    await client.execute(DELETE, {"id": hook})
+
+    await alert(client, alice)
+
+    assert await AlertDelivery.filter(user_id=alice.user.id).count() == 0
+    assert mail.messages == []  # the route still decides: the switches are not used
