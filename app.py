@@ -83,7 +83,8 @@ def create_app(*, init_orm: bool = True, schema: Schema = default_schema) -> Sta
             # The alert bus, then the outbox worker: stopped in reverse, before the ORM.
             await stack.enter_async_context(bus.running(bus.create_bus()))
             stack.push_async_callback(hooks.drain)  # publications under way finish first
-            await stack.enter_async_context(dispatcher.running())
+            if config.DELIVERY_WORKER:
+                await stack.enter_async_context(dispatcher.running())
             tune_garbage_collector()
             yield
 

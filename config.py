@@ -126,6 +126,9 @@ FAST_PATH: bool = _env("FAST_PATH", cast=_switch, default="on")
 
 DELIVERY_MAX_ATTEMPTS: int = _env("DELIVERY_MAX_ATTEMPTS", cast=int, default=8)
 DELIVERY_RETRY_BASE_SECONDS: float = _env("DELIVERY_RETRY_BASE_SECONDS", cast=float, default=2.0)
+#: Whether this process sends alerts (its outbox worker). Off for processes that only
+#: answer requests while others send: their alerts wait for another's next poll.
+DELIVERY_WORKER: bool = _env("DELIVERY_WORKER", cast=_switch, default="on")
 #: Failed attempts in a row after which a webhook or Discord destination is turned off.
 DESTINATION_FAILURE_LIMIT: int = _env("DESTINATION_FAILURE_LIMIT", cast=int, default=20)
 #: A dispatcher's claim on a delivery lasts this long: a process that dies mid-send

@@ -24,6 +24,7 @@ MODULES = [
     "bench.page_cpu",
     "bench.scale_out",
     "bench.alert_ingestion",
+    "bench.deliveries",
     "bench.fanout",
     "bench.storage_usage",
 ]

@@ -177,3 +177,28 @@ async def _statuses(tracker: Tracker, server: ServerProcess) -> dict[str, tuple[
         [delivery] = edge["node"]["deliveries"]
         result[edge["node"]["title"]] = (delivery["status"], delivery["attempts"])
     return result
+
+
+async def test_a_process_without_a_delivery_worker_leaves_the_sending_to_another():
+    async with MailServer.running() as mail:
+        env = server_env("", SMTP_HOST="127.0.0.1", SMTP_PORT=str(mail.port))
+        db = await database("sqlite", env)
+        answering = ServerProcess(env={**env, "DELIVERY_WORKER": "off"}, port=free_port())
+        sending = ServerProcess(env=env, port=free_port())
+        try:
+            await answering.start()
+            async with aiohttp.ClientSession() as http:
+                tracker = Tracker(http)
+                for n in range(3):
+                    await tracker.alert(answering, f"alert {n}")
+                await asyncio.sleep(1.5)  # over a poll: a dispatcher there would have sent
+                assert mail.messages == []
+
+                await sending.start()
+                messages = await mail.wait_for(3, timeout=20)
+
+            assert set(sender_pids(messages)) == {sending.process.pid if sending.process else 0}
+        finally:
+            answering.stop()
+            sending.stop()
+            await drop_database(db)

@@ -35,13 +35,15 @@ def new_secret() -> str:
 
 @dataclass
 class Reply:
-    """One scripted answer; `hang` holds the request open until the server stops."""
+    """One scripted answer, after `delay` seconds; `hang` holds the request open until
+    the server stops."""
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     text: str = ""
     json: Any = None
     hang: bool = False
+    delay: float = 0.0
 
 
 @dataclass
@@ -74,6 +76,8 @@ class _Scripted:
         reply = self.replies.pop(0) if self.replies else self.default
         if reply.hang:
             await self.release.wait()
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
         if reply.json is not None:
             return web.json_response(reply.json, status=reply.status, headers=reply.headers)
         return web.Response(status=reply.status, text=reply.text, headers=reply.headers)
