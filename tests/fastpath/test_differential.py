@@ -34,6 +34,7 @@ from models.alert import (
     DeliveryStatus,
 )
 from models.destination import AlertRoute, Destination
+from models.team import Team
 from schema import build_schema, schema
 from seed import seed_catalog
 from tests.fastpath.documents import generated
@@ -84,6 +85,7 @@ WEB_DOCUMENTS = web_documents()
 WEB_VARIABLES: dict[str, dict[str, Any]] = {
     "Organizations": {"search": "ac"},
     "AlertHistory": {"first": 2},
+    "TeamAlerts": {"name": "lab"},
 }
 
 
@@ -136,6 +138,12 @@ async def _routed_webhook(world: World) -> None:
     )
     route = await AlertRoute.create(user_id=alice, events="SCRIPTABLE", project_pattern="p*")
     await route.destinations.add(hook, email)
+    lab = await Team.get(name="lab")
+    team_hook = await Destination.create(
+        team=lab, kind=AlertChannel.DISCORD, name="Lab", target="discord.com"
+    )
+    team_route = await AlertRoute.create(team=lab, entity_name="lab", events="RUN_CRASHED")
+    await team_route.destinations.add(team_hook)
     event = await AlertEvent.create(
         user_id=alice,
         type=AlertEventType.SCRIPTABLE,

@@ -25,6 +25,26 @@ export function $$(selector, root = document) {
   return [...root.querySelectorAll(selector)];
 }
 
+/**
+ * A labelled field: `control` (which has an id) under its label, then its hint and the
+ * slot of its errors (those of the payload fields `errorFor` names), both of which the
+ * control names in aria-describedby.
+ */
+export function field(label, control, { hint, errorFor, narrow } = {}) {
+  const notes = [
+    hint && h("p", { class: "hint", id: `${control.id}-hint`, text: hint }),
+    errorFor && h("p", { class: "field-error", id: `${control.id}-error`, "data-error-for": errorFor, hidden: true }),
+  ].filter(Boolean);
+  if (notes.length) control.setAttribute("aria-describedby", notes.map((note) => note.id).join(" "));
+  return h("div", { class: narrow ? "field narrow" : "field" }, h("label", { for: control.id, text: label }), control,
+    ...notes);
+}
+
+/** The slot of a form's errors that name none of its fields. */
+export function formError() {
+  return h("p", { class: "form-error", "data-error-for": "", role: "alert", hidden: true });
+}
+
 const SI = ["B", "kB", "MB", "GB", "TB", "PB"];
 const ONE_DECIMAL = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 

@@ -1,175 +1,87 @@
-// Destinations: where alerts can be sent (the account's email and Slack, webhooks and
-// Discord webhooks), each with Test, Mute, Turn off, Digest, Rotate secret (webhooks)
-// and Delete (not the email or Slack); the form that adds one is in webhook_form.js.
+// Destinations: where alerts can be sent. The viewer's own in this section (the
+// account's email and Slack, webhooks and Discord webhooks); a team's webhooks in its
+// card under Teams (team_alerts.js). One part serves both: the list of rows
+// (destination_row.js), the secret box and the form that adds one (webhook_form.js).
 
 import { gql } from "../graphql.js";
-import { $, action, busy, clearErrors, h, showErrors, status } from "../ui.js";
-import { KINDS, digestForm, muteForm, muted, stateLine } from "./destination_forms.js";
-import { showSecret, wireWebhookForm } from "./webhook_form.js";
+import { $, h, status } from "../ui.js";
+import { DESTINATION, destinationRow } from "./destination_row.js";
+import { VIEWER } from "./owner.js";
+import { secretBox, webhookForm } from "./webhook_form.js";
 
-const DESTINATION = `id kind name target enabled disabledReason mutedUntil digestMinutes createdAt`;
-const ERRORS = `errors { field message code }`;
 const QUERY = `query Destinations { viewer { destinations { ${DESTINATION} } } }`;
-const UPDATE = `mutation UpdateDestination($input: UpdateDestinationInput!) {
-  updateDestination(input: $input) { destination { ${DESTINATION} } ${ERRORS} }
-}`;
-const ROTATE = `mutation RotateWebhookSecret($input: DestinationIdInput!) {
-  rotateWebhookSecret(input: $input) { destination { ${DESTINATION} } signingSecret ${ERRORS} }
-}`;
-const DELETE = `mutation DeleteDestination($input: DestinationIdInput!) {
-  deleteDestination(input: $input) { success ${ERRORS} }
-}`;
-const TEST = `mutation TestDestination($input: DestinationIdInput!) {
-  testDestination(input: $input) { alertEvent { id } ${ERRORS} }
-}`;
+const EMPTY = {
+  viewer: "No destinations yet: your account has no email address, and Slack is not connected. Add a webhook below.",
+  team: "No webhooks yet: add one below.",
+};
 
 /** Connecting or disconnecting Slack adds or takes away a destination. */
 export const reloadOn = ["slack"];
 
-let wired = false;
+let part = null;
 
 export async function load(root, page) {
-  const { viewer } = await gql(QUERY);
-  $("#destination-list", root).replaceChildren(...viewer.destinations.map((d) => row(root, page, d)));
-  showEmpty(root);
-  if (!wired) {
-    wired = true;
-    wireWebhookForm(root, async (destination) => {
+  if (!part) {
+    part = destinationsPart(VIEWER, async () => {
       await load(root, page);
       page.changed("destinations");
-      return destination;
     });
+    $(".body", root).append(part.element);
   }
+  const { viewer } = await gql(QUERY);
+  part.render(viewer.destinations);
 }
 
-function showEmpty(root) {
-  const empty = $("#destination-list", root).children.length === 0;
-  $("#destinations-empty", root).hidden = !empty;
-  $("#destination-list", root).hidden = empty;
+/** Which row's control has the focus, to give it back once the list is drawn anew. */
+function focused(list) {
+  const row = document.activeElement?.closest("li[data-destination-id]");
+  if (!row || !list.contains(row)) return null;
+  return { id: row.dataset.destinationId, action: document.activeElement.dataset.action };
 }
 
-/** The account's email and Slack: they can be turned off and muted, not deleted. */
-function builtIn(d) {
-  return d.kind === "EMAIL" || d.kind === "SLACK";
+function refocus(list, had) {
+  const row = had && $(`li[data-destination-id="${CSS.escape(had.id)}"]`, list);
+  if (row) ($(`[data-action="${had.action}"]`, row) || $("button", row)).focus();
 }
 
-function row(root, page, d) {
-  const li = h("li", { class: "destination", "data-destination-id": d.id, "data-kind": d.kind });
-  const actions = h("div", { class: "actions destination-actions" });
-  const editing = h("div", { class: "destination-editor" });
-  const errors = h("p", { class: "form-error", "data-error-for": "", role: "alert", hidden: true });
-  li.append(
-    h("h3", { class: "destination-name", text: d.name }),
-    h("p", { class: "destination-target" },
-      h("span", { class: `badge kind-${d.kind.toLowerCase()}`, text: KINDS[d.kind] || d.kind }), " ",
-      h("span", { class: "muted", text: d.target })),
-    stateLine(d),
-    actions,
-    editing,
-    errors,
-  );
-  /** Draws `next` in this row's place, the focus on the control that had it. */
-  const redraw = (next, key) => {
-    const fresh = row(root, page, next);
-    li.replaceWith(fresh);
-    const target = $(`[data-action="${key}"]`, fresh) || $("button", fresh);
-    target?.focus();
+/**
+ * The destinations of `owner` (owner.js) with the secret box and the add form;
+ * `render(destinations)` draws the list. `changed()` runs once one was added or
+ * deleted, and must draw the list anew (with what depends on it).
+ */
+export function destinationsPart(owner, changed) {
+  const { id } = owner;
+  const list = h("ul", { id: id("destination-list"), class: "destination-list",
+    "aria-label": owner.teamName ? `Webhooks of ${owner.teamName}` : "Your destinations" });
+  const empty = h("p", { id: id("destinations-empty"), class: "muted", hidden: true,
+    text: owner.teamName ? EMPTY.team : EMPTY.viewer });
+  const line = h("p", { class: "status", id: id("destinations-status"), role: "status", "aria-live": "polite" });
+  const secret = secretBox(owner, () => form.first);
+  const form = webhookForm(owner, secret, changed);
+  const element = h("div", { class: "destinations-part" }, secret.element, list, empty, line, form.element);
+  const showEmpty = () => {
+    empty.hidden = list.children.length > 0;
+    list.hidden = !empty.hidden;
   };
-  /** updateDestination with `input`; errors go beside the fields of `where`. */
-  const update = async (input, control, where, key, said) => {
-    clearErrors(li);
-    const { updateDestination: result } = await busy(control, () => gql(UPDATE, { input: { id: d.id, ...input } }));
-    if (result.errors.length) {
-      showErrors(where, result.errors);
-      return;
-    }
-    redraw(result.destination, key);
-    status(root, said(result.destination));
+  const say = (text) => status(element, text); // its first status line: `line`
+  const row = (d) => destinationRow(d, {
+    heading: owner.heading,
+    secret,
+    say,
+    async deleted(li, gone) {
+      const next = li.nextElementSibling || li.previousElementSibling;
+      li.remove();
+      showEmpty();
+      say(`${gone.name} deleted.`);
+      ((next && $("button", next)) || form.first).focus();
+      await changed();
+    },
+  });
+  const render = (destinations) => {
+    const had = focused(list);
+    list.replaceChildren(...destinations.map(row));
+    showEmpty();
+    refocus(list, had);
   };
-  const button = (key, text, label, onclick) =>
-    h("button", { type: "button", text, "aria-label": label, "data-action": key, onclick: action(li, onclick) });
-  const open = (form) => {
-    actions.hidden = true;
-    editing.replaceChildren(form);
-    $("select, input", form)?.focus();
-  };
-  const close = (key) => {
-    editing.replaceChildren();
-    clearErrors(li);
-    actions.hidden = false;
-    $(`[data-action="${key}"]`, actions)?.focus();
-  };
-  const idle = () => actions.replaceChildren(...[
-    button("test", "Test", `Test ${d.name}`, async (event) => {
-      clearErrors(li);
-      const { testDestination: result } = await busy(event.currentTarget, () => gql(TEST, { input: { id: d.id } }));
-      if (result.errors.length) showErrors(li, result.errors);
-      else status(root, `Test alert sent to ${d.name}: see how it went in the history of Alerts.`);
-    }),
-    muted(d)
-      ? button("mute", "Unmute", `Unmute ${d.name}`, (event) =>
-        update({ mutedUntil: null }, event.currentTarget, li, "mute", (n) => `${n.name} is no longer muted.`))
-      : button("mute", "Mute…", `Mute ${d.name}`, () => open(muteForm(d, {
-        cancel: () => close("mute"),
-        save: (form, mutedUntil) => update({ mutedUntil }, $('[type="submit"]', form), form, "mute",
-          (n) => `${n.name} is muted.`),
-      }))),
-    button("power", d.enabled ? "Turn off" : "Turn on", `${d.enabled ? "Turn off" : "Turn on"} ${d.name}`, (event) =>
-      update({ enabled: !d.enabled }, event.currentTarget, li, "power",
-        (n) => `${n.name} is ${n.enabled ? "on" : "off"}.`)),
-    button("digest", "Digest…", `Digest of ${d.name}`, () => open(digestForm(d, {
-      cancel: () => close("digest"),
-      save: (form, digestMinutes) => update({ digestMinutes }, $('[type="submit"]', form), form, "digest",
-        (n) => (n.digestMinutes ? `${n.name} gathers its alerts.` : `${n.name} sends each alert alone.`)),
-    }))),
-    d.kind === "WEBHOOK"
-      ? button("rotate", "Rotate secret", `Rotate secret of ${d.name}`, async (event) => {
-        clearErrors(li);
-        const { rotateWebhookSecret: result } = await busy(event.currentTarget, () =>
-          gql(ROTATE, { input: { id: d.id } }));
-        if (result.errors.length) {
-          showErrors(li, result.errors);
-          return;
-        }
-        redraw(result.destination, "rotate");
-        showSecret(root, { name: d.name, secret: result.signingSecret, rotated: true });
-      })
-      : null,
-    builtIn(d) ? null : button("delete", "Delete", `Delete ${d.name}`, () => confirming()),
-  ].filter(Boolean));
-  const confirming = () => {
-    const yes = h("button", {
-      type: "button",
-      class: "danger-button",
-      text: "Delete for good",
-      // The visible words first, as speech input says them.
-      "aria-label": `Delete for good: ${d.name}`,
-      onclick: action(li, async (event) => {
-        clearErrors(li);
-        const { deleteDestination: result } = await busy(event.currentTarget, () =>
-          gql(DELETE, { input: { id: d.id } }));
-        if (result.errors.length) {
-          showErrors(li, result.errors);
-          return;
-        }
-        const next = li.nextElementSibling || li.previousElementSibling;
-        li.remove();
-        showEmpty(root);
-        status(root, `${d.name} deleted.`);
-        ((next && $("button", next)) || $("#webhook-name", root)).focus();
-        page.changed("destinations");
-      }),
-    });
-    actions.replaceChildren(
-      h("span", { class: "confirm-text", text: "Its routes lose it, and alerts on their way to it are not sent." }),
-      yes,
-      h("button", { type: "button", text: "Cancel", "data-action": "delete", onclick: () => {
-        idle();
-        $('[data-action="delete"]', actions).focus();
-      } }),
-    );
-    yes.focus();
-  };
-  idle();
-  return li;
+  return { element, render };
 }

@@ -1,11 +1,14 @@
 // Routes: which alerts go to which destinations, each said in words, with Edit and
-// Delete. Without any route the switches of Alerts decide; with one, the routes do.
+// Delete. The viewer's own in this section: without any route the switches of Alerts
+// decide, with one the routes do. A team's in its card under Teams (team_alerts.js):
+// they take the alerts of its runs, whoever reports them, to the team's webhooks.
 
 import { gql } from "../graphql.js";
-import { $, action, busy, clearErrors, h, showErrors, status } from "../ui.js";
-import { editRoute, fillForm, resetForm, wireRouteForm } from "./route_form.js";
+import { $, action, busy, clearErrors, formError, h, showErrors, status } from "../ui.js";
+import { VIEWER } from "./owner.js";
+import { routeForm } from "./route_form.js";
 
-const ROUTE = `id entityName projectPattern events minSeverity destinations { id name kind }`;
+export const ROUTE = `id entityName projectPattern events minSeverity destinations { id name kind }`;
 const QUERY = `query AlertRoutes {
   viewer {
     alertRoutes { ${ROUTE} }
@@ -23,7 +26,7 @@ export const reloadOn = ["destinations", "slack", "teams"];
 const EVENT_WORDS = { RUN_CRASHED: "crashes", RUN_FINISHED: "finished runs", SCRIPTABLE: "run alerts" };
 const SEVERITY_WORDS = { INFO: "any severity", WARN: "WARN and above", ERROR: "ERROR only" };
 
-let wired = false;
+let part = null;
 
 /** "a", "a and b", "a, b and c". */
 function sentence(words) {
@@ -44,34 +47,63 @@ export function describe(route) {
 }
 
 export async function load(root) {
+  if (!part) {
+    part = routesPart(VIEWER, () => load(root));
+    $(".body", root).append(part.element);
+  }
   const { viewer } = await gql(QUERY);
-  const form = $("#route-form", root);
-  fillForm(form, { entities: viewer.availableEntities, destinations: viewer.destinations });
-  render(root, viewer.alertRoutes);
-  if (wired) return;
-  wired = true;
-  wireRouteForm(form, async (changed) => {
-    await load(root);
-    status(root, changed ? "Route saved." : "Route added.");
+  part.render({ routes: viewer.alertRoutes, destinations: viewer.destinations, entities: viewer.availableEntities });
+}
+
+/** What the line above the list says; null: nothing. */
+function mode(owner, count) {
+  if (owner.teamName) return count ? null : "No team routes yet.";
+  if (!count) return "No routes yet: the switches of Alerts decide.";
+  return `${count === 1 ? "One route decides" : `${count} routes decide`} now.`;
+}
+
+/**
+ * The routes of `owner` (owner.js) with the form that adds or changes one;
+ * `render({ routes, destinations, entities })` draws them. `reload()` fetches them
+ * anew and renders them, once one was saved or deleted.
+ */
+export function routesPart(owner, reload) {
+  const { id } = owner;
+  const modeLine = h("p", { id: id("routes-mode"), class: "routes-mode" });
+  const list = h("ul", { id: id("route-list"), class: "route-list",
+    "aria-label": owner.teamName ? `Routes of ${owner.teamName}` : "Your routes" });
+  const block = h("div", { id: id("route-list-block") }, list, formError());
+  const line = h("p", { class: "status", id: id("routes-status"), role: "status", "aria-live": "polite" });
+  const form = routeForm(owner, async (changed) => {
+    await reload();
+    say(changed ? "Route saved." : "Route added.");
   });
+  const intro = owner.teamName && [
+    h(owner.heading, { id: id("routes-title"), text: "Team routes" }),
+    h("p", { class: "hint", text: `These routes take the alerts of ${owner.teamName}'s runs, whoever reports `
+      + "them (a member or a service account), to the team's webhooks, besides where the reporter's own "
+      + "settings send them." }),
+  ];
+  const element = h("div", { class: "routes-part" }, intro, modeLine, block, line, form.element);
+  const say = (text) => status(element, text); // its first status line: `line`
+  const render = ({ routes, destinations, entities }) => {
+    form.fill({ entities, destinations });
+    list.replaceChildren(...routes.map((route) => item(route, { block, form, reload, say })));
+    list.hidden = routes.length === 0;
+    const words = mode(owner, routes.length);
+    modeLine.hidden = !words;
+    modeLine.replaceChildren(h("strong", { text: words || "" }));
+  };
+  return { element, render };
 }
 
-function render(root, routes) {
-  const block = $("#route-list-block", root);
-  $("#route-list", root).replaceChildren(...routes.map((route) => item(root, block, route)));
-  $("#route-list", root).hidden = routes.length === 0;
-  $("#routes-mode", root).replaceChildren(routes.length
-    ? h("strong", { text: `${routes.length === 1 ? "One route decides" : `${routes.length} routes decide`} now.` })
-    : h("strong", { text: "No routes yet: the switches of Alerts decide." }));
-}
-
-function item(root, block, route) {
+function item(route, { block, form, reload, say }) {
   const words = describe(route);
   const li = h("li", { class: "route", "data-route-id": route.id });
   const actions = h("div", { class: "actions" });
   const idle = () => actions.replaceChildren(
     h("button", { type: "button", text: "Edit", "aria-label": `Edit route: ${words}`, "data-action": "edit",
-      onclick: () => editRoute($("#route-form", root), route) }),
+      onclick: () => form.edit(route) }),
     h("button", { type: "button", text: "Delete", "aria-label": `Delete route: ${words}`, "data-action": "delete",
       onclick: () => confirming() }),
   );
@@ -83,13 +115,12 @@ function item(root, block, route) {
       showErrors(block, result.errors);
       return;
     }
-    const form = $("#route-form", root);
-    if (form.dataset.routeId === route.id) resetForm(form);
+    if (form.editing() === route.id) form.reset();
     const next = li.nextElementSibling || li.previousElementSibling;
-    await load(root);
-    status(root, "Route deleted.");
-    const again = next && $(`[data-route-id="${CSS.escape(next.dataset.routeId)}"] button`, root);
-    (again || $("#route-entity", root)).focus();
+    await reload();
+    say("Route deleted.");
+    const again = next && $(`[data-route-id="${CSS.escape(next.dataset.routeId)}"] button`, block);
+    (again || form.first).focus();
   });
   const confirming = () => {
     const yes = h("button", { type: "button", class: "danger-button", text: "Delete for good",

@@ -1,13 +1,14 @@
 // Teams: the viewer's teams with their members and, for their admins, the invitations
-// waiting and the service accounts (service_accounts.js); the viewer's own invitations
-// to accept or decline (invites.js). Team admins invite, site administrators may also
-// add a member directly, and create teams, with an organization picked from
-// `organizations(search:)`.
+// waiting, the service accounts (service_accounts.js) and the team's webhooks and routes
+// (team_alerts.js); the viewer's own invitations to accept or decline (invites.js).
+// Team admins invite, site administrators may also add a member directly, and create
+// teams, with an organization picked from `organizations(search:)`.
 
 import { gql } from "../graphql.js";
 import { $, $$, action, busy, clearErrors, h, humanize, showErrors, status, submitter, time } from "../ui.js";
 import { pendingByTeam, renderInvitations, teamInvitations } from "./invites.js";
 import { SERVICE, serviceAccounts } from "./service_accounts.js";
+import { teamAlerts } from "./team_alerts.js";
 
 const ERRORS = `errors { field message code }`;
 const TEAM = `id name type createdAt memberCount viewerRole organization { id name }
@@ -41,7 +42,7 @@ export async function load(root, page) {
   const [{ viewer }, invites] = await Promise.all([gql(QUERY), pendingByTeam()]);
   for (const { node } of viewer.teams.edges) node.invites = invites.get(node.id) || [];
   renderInvitations(root, viewer.invites, { act, page, joined: (name) => { joined = name; } });
-  renderTeams(root, page, viewer);
+  await renderTeams(root, page, viewer);
   const form = $("#team-form", root);
   form.hidden = !viewer.admin;
   if (!wired) wireCreate(form, page);
@@ -65,7 +66,8 @@ function person(profile) {
   ];
 }
 
-function renderTeams(root, page, viewer) {
+/** Draws the teams' cards; settles once their parts that load on their own are drawn. */
+async function renderTeams(root, page, viewer) {
   const list = $("#teams-list", root);
   const teams = viewer.teams.edges.map((edge) => edge.node);
   if (!teams.length) {
@@ -74,7 +76,9 @@ function renderTeams(root, page, viewer) {
     list.replaceChildren(h("p", { class: "muted", text: `You are not in any team. ${hint}` }));
     return;
   }
-  list.replaceChildren(...teams.map((team) => teamCard(team, viewer, page)));
+  const drawing = [];
+  list.replaceChildren(...teams.map((team) => teamCard(team, viewer, page, drawing)));
+  await Promise.all(drawing);
   const heading = joined && $(`[data-team="${CSS.escape(joined)}"] h3`, list);
   joined = null;
   if (heading) {
@@ -92,7 +96,7 @@ function facts(team) {
   ].filter(Boolean).join(" · ");
 }
 
-function teamCard(team, viewer, page) {
+function teamCard(team, viewer, page, drawing) {
   const isAdmin = team.viewerRole === "ADMIN";
   const card = h("article", { class: "team", "aria-labelledby": `team-${team.id}-name`, "data-team": team.name });
   const summary = h("p", { class: "muted", text: facts(team) });
@@ -142,7 +146,9 @@ function teamCard(team, viewer, page) {
       counted(-1);
     },
   };
-  card.append(invites.form, serviceAccounts(team, viewer.username, { act, members }));
+  const alerts = teamAlerts(team, viewer.username);
+  drawing.push(alerts.loaded);
+  card.append(invites.form, serviceAccounts(team, viewer.username, { act, members }), alerts.element);
   return card;
 }
 
