@@ -20,7 +20,8 @@ import pytest
 import uvicorn
 from limits.aio.storage import MemoryStorage
 from starlette.types import ASGIApp
-from tortoise.contrib.test import truncate_all_models
+from tortoise import Tortoise
+from tortoise.contrib.test import _topological_sort_models, truncate_all_models
 
 from api.limits import MAX_COST
 from auth.accounts import user_for_claims
@@ -82,12 +83,25 @@ async def reset_database(db: Database) -> None:
     # The dispatcher's transaction goes on and ends; the TRUNCATE is tried again.
     for tried in range(1, RESET_TRIES + 1):
         try:
-            await truncate_all_models()
+            await _clear_tables()
             return
         except asyncpg.exceptions.DeadlockDetectedError:
             if tried == RESET_TRIES:
                 raise
             await asyncio.sleep(0.05 * tried)
+
+
+async def _clear_tables() -> None:
+    """Every row gone. On PostgreSQL, DELETE children first in one script: TRUNCATE
+    makes new files for each of two dozen tables, a test's hundredfold cost."""
+    models = list(Tortoise.apps.get_models_iterable())
+    db = models[0]._meta.db
+    if db.capabilities.dialect != "postgres":
+        await truncate_all_models()
+        return
+    ordered = _topological_sort_models(models)
+    tables = (m._meta.db_table for m in ordered)  # the models' own names, not input
+    await db.execute_script("; ".join(f'DELETE FROM "{table}"' for table in tables))  # noqa: S608
 
 
 @dataclass
