@@ -14,7 +14,7 @@ from models.api_key import ApiKey as ApiKeyModel
 from models.user import User as UserModel
 from notifiers.hooks import CredentialsRevoked, after_commit
 from resolvers.context import Info
-from resolvers.validation import Checks
+from resolvers.validation import Checks, row_id
 from schema.api_key import (
     ApiKey,
     ApiKeyPayload,
@@ -28,7 +28,6 @@ from text_checks import text
 
 MAX_KEYS_PER_USER = 100
 #: The largest value of the integer primary key: PostgreSQL refuses to compare more.
-MAX_ID = 2**31 - 1
 
 
 NAME_LENGTH = 128
@@ -150,9 +149,8 @@ def _first_line(description: str | None) -> str | None:
 
 async def _own_key(account: UserModel, key_id: str) -> ApiKeyModel:
     key = None
-    # isdigit() alone passes "²", which int() refuses.
-    if key_id.isascii() and key_id.isdigit() and len(key_id) < 19 and int(key_id) <= MAX_ID:
-        key = await ApiKeyModel.filter(id=int(key_id), user_id=account.id).first()
+    if (number := row_id(key_id)) is not None:
+        key = await ApiKeyModel.filter(id=number, user_id=account.id).first()
     if key is None:
         # Another user's key reads as missing: ids must not reveal other accounts' keys.
         raise NotFound("No API key of yours has that id.", field="id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -41,7 +42,7 @@ from resolvers.alerts import raise_test_alert
 from resolvers.context import Info
 from resolvers.entities import acting_for
 from resolvers.teams import locked_team, require_team_admin
-from resolvers.validation import Checks, given, shown
+from resolvers.validation import MAX_BIG_ID, Checks, given, row_id, shown
 from schema.alert import ATTEMPT_LOG_BOUND, AlertEvent, AlertEventPayload
 from schema.common import SuccessPayload
 from schema.destination import (
@@ -71,8 +72,6 @@ MAX_WILDCARDS = 8
 MAX_DIGEST_MINUTES = 24 * 60
 #: How long a rotated signing secret keeps signing beside the new one.
 ROTATION_OVERLAP = timedelta(hours=24)
-#: The largest value of an integer primary key.
-MAX_ID = 2**31 - 1
 _KINDS: dict[AlertChannel, Literal["webhook", "discord"]] = {
     AlertChannel.WEBHOOK: "webhook",
     AlertChannel.DISCORD: "discord",
@@ -97,12 +96,12 @@ async def create_webhook_destination(
     secret = _new_secret() if kind == AlertChannel.WEBHOOK else None
     async with in_transaction():
         owner = await _owner(account, input.team_name)
-        if await Destination.filter(**owner, built_in=None).count() >= MAX_DESTINATIONS:
+        if await Destination.filter(**owner.key, built_in=None).count() >= MAX_DESTINATIONS:
             raise LimitExceeded(
                 f"There are {MAX_DESTINATIONS} destinations: delete one before adding another."
             )
         row = await Destination.create(
-            **owner,
+            **owner.key,
             kind=kind,
             name=name,
             url_sealed=seal(url),
@@ -208,21 +207,17 @@ async def set_alert_route(info: Info, input: SetAlertRouteInput) -> AlertRoutePa
     checks.done()
     async with in_transaction():
         owner = await _owner(account, input.team_name)
-        if "team_id" in owner:  # a team's route takes the alerts of the team's runs
-            team = await Team.get(id=owner["team_id"])
-            if entity_name is not None and entity_name != team.name:
+        if owner.team is not None:  # a team's route takes the alerts of the team's runs
+            if entity_name is not None and entity_name != owner.team.name:
                 raise Invalid(
                     "A team's route takes the alerts of its own runs.", field="entityName"
                 )
-            entity_name = team.name
+            entity_name = owner.team.name
         destinations = [
             await own_destination(account, d, field="destinationIds")
             for d in dict.fromkeys(input.destination_ids)
         ]
-        if any(
-            (d.user_id, d.team_id) != (owner.get("user_id"), owner.get("team_id"))
-            for d in destinations
-        ):
+        if not all(owner.owns(d) for d in destinations):
             raise Invalid(
                 "A route goes to destinations of its own: the team's for a team's route, "
                 "yours for yours.",
@@ -235,12 +230,12 @@ async def set_alert_route(info: Info, input: SetAlertRouteInput) -> AlertRoutePa
             "min_severity": input.min_severity or AlertSeverity.INFO,
         }
         if input.id is None:
-            if await AlertRoute.filter(**owner).count() >= MAX_ROUTES:
+            if await AlertRoute.filter(**owner.key).count() >= MAX_ROUTES:
                 raise LimitExceeded(f"There are {MAX_ROUTES} routes: delete one first.")
-            route = await AlertRoute.create(**owner, **values)
+            route = await AlertRoute.create(**owner.key, **values)
         else:
             route = await _own_route(account, input.id)
-            if (route.user_id, route.team_id) != (owner.get("user_id"), owner.get("team_id")):
+            if not owner.owns(route):
                 raise NotFound("There is no such route here.", field="id")
             await route.update_from_dict(values).save()
             await route.destinations.clear()
@@ -260,13 +255,9 @@ async def redeliver_alert(info: Info, input: RedeliverAlertInput) -> AlertEventP
     account = info.context.viewer
     async with in_transaction():
         delivery = None
-        if (
-            input.delivery_id.isascii()
-            and input.delivery_id.isdigit()
-            and len(input.delivery_id) <= 18
-        ):
+        if (number := row_id(input.delivery_id, largest=MAX_BIG_ID)) is not None:
             delivery = (
-                await AlertDelivery.filter(id=int(input.delivery_id), user_id=account.id)
+                await AlertDelivery.filter(id=number, user_id=account.id)
                 .select_for_update()
                 .first()
             )
@@ -305,8 +296,8 @@ async def own_destination(
             query = Destination.filter(user_id=account.id, built_in=kind)
             return await (query.select_for_update() if lock else query).get()
     row = None
-    if destination_id.isascii() and destination_id.isdigit() and int(destination_id) <= MAX_ID:
-        query = Destination.filter(_managed_by(account), id=int(destination_id), built_in=None)
+    if (number := row_id(destination_id)) is not None:
+        query = Destination.filter(_managed_by(account), id=number, built_in=None)
         row = await (query.select_for_update() if lock else query).first()
     if row is None:
         raise NotFound("You have no destination with this id.", field=field)
@@ -319,15 +310,32 @@ def _managed_by(account: User) -> Q:
     return Q(user_id=account.id) | Q(team_id__in=Subquery(admin_of))
 
 
-async def _owner(account: User, team_name: str | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Owner:
+    """An account, or (with `team`) a team, that destinations and routes belong to."""
+
+    user_id: int | None
+    team: Team | None = None
+
+    @property
+    def key(self) -> dict[str, Any]:
+        """The owner's column, to filter and create by."""
+        return {"user_id": self.user_id} if self.team is None else {"team_id": self.team.id}
+
+    def owns(self, row: Destination | AlertRoute) -> bool:
+        team_id = None if self.team is None else self.team.id
+        return (row.user_id, row.team_id) == (self.user_id, team_id)
+
+
+async def _owner(account: User, team_name: str | None) -> _Owner:
     """Whose a new destination or route is: the team's named (for its admins), or the
     account's; locked, so that two counts against a limit happen one at a time."""
     if team_name is None:
         await User.filter(id=account.id).select_for_update().first()
-        return {"user_id": account.id}
+        return _Owner(user_id=account.id)
     team = await locked_team(account, team_name)
     await require_team_admin(account, team)
-    return {"team_id": team.id}
+    return _Owner(user_id=None, team=team)
 
 
 async def _require_built_in(account: User, kind: AlertChannel, field: str) -> None:
@@ -339,8 +347,8 @@ async def _require_built_in(account: User, kind: AlertChannel, field: str) -> No
 
 async def _own_route(account: User, route_id: str) -> AlertRoute:
     route = None
-    if route_id.isascii() and route_id.isdigit() and int(route_id) <= MAX_ID:
-        route = await AlertRoute.filter(_managed_by(account), id=int(route_id)).first()
+    if (number := row_id(route_id)) is not None:
+        route = await AlertRoute.filter(_managed_by(account), id=number).first()
     if route is None:
         raise NotFound("You have no route with this id.", field="id")
     return route

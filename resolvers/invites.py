@@ -18,7 +18,7 @@ from models.user import User as UserModel
 from notifiers.outbox import Recorded, announce, record_alert
 from resolvers.context import Info
 from resolvers.teams import answer_team, lock_team, locked_team, person, require_team_admin
-from resolvers.validation import Checks
+from resolvers.validation import Checks, row_id
 from schema.common import SuccessPayload
 from schema.invite import (
     CreateInviteInput,
@@ -32,8 +32,6 @@ from text_checks import email_address, email_key
 #: Invitations a team may have waiting at once: all of them fit the list `Team.invites`
 #: is priced at.
 MAX_PENDING_INVITES = LIST_BOUND
-#: The largest value of an integer primary key.
-MAX_ID = 2**31 - 1
 
 
 async def create_invite(info: Info, input: CreateInviteInput) -> CreateInvitePayload:
@@ -174,9 +172,8 @@ async def _invite_for(viewer: UserModel, invite_id: str, *, answering: bool) -> 
     """The invitation, if the viewer is its invitee, or (`answering` False) an admin
     of its team. Anyone else's reads as missing: ids must not reveal invitations."""
     found = None
-    if invite_id.isascii() and invite_id.isdigit() and len(invite_id) < 19:
-        if int(invite_id) <= MAX_ID:
-            found = await InviteModel.filter(id=int(invite_id)).select_related("team").first()
+    if (number := row_id(invite_id)) is not None:
+        found = await InviteModel.filter(id=number).select_related("team").first()
     if found is not None:
         mine = await InviteModel.filter(addressed_to(viewer), id=found.id).exists()
         if mine or (not answering and await _is_team_admin(viewer, found.team_id)):

@@ -19,7 +19,7 @@ from models.user import User as UserModel
 from notifiers.hooks import CredentialsRevoked, after_commit
 from resolvers.context import Info
 from resolvers.erasure import dissolve
-from resolvers.validation import Checks, lookup_key, shown
+from resolvers.validation import Checks, lookup_key, row_id, shown
 from schema.common import SuccessPayload
 from schema.entity import Entity as EntitySchema
 from schema.team import (
@@ -41,7 +41,6 @@ MAX_ORGANIZATIONS = 100
 DEFAULT_ORGANIZATIONS = 20
 ORGANIZATION_NAME_LENGTH = 128
 #: The largest value of an integer primary key.
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -186,8 +185,8 @@ async def _claim_team_name(team_name: str) -> Entity:
 async def _organization(choice: OrganizationChoice) -> OrganizationModel | None:
     if choice.id is not None:
         found = None
-        if choice.id.isascii() and choice.id.isdigit() and int(choice.id) <= MAX_ID:
-            found = await OrganizationModel.filter(id=int(choice.id)).first()
+        if (number := row_id(choice.id)) is not None:
+            found = await OrganizationModel.filter(id=number).first()
         if found is None:
             raise NotFound("There is no organization with that id.", field="organizationId")
         return found

@@ -18,6 +18,21 @@ from text_checks import unstorable
 T = TypeVar("T")
 
 
+#: The largest value of an integer primary key; a BigIntField's go to MAX_BIG_ID.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
+
+
+def row_id(text: str, *, largest: int = MAX_ID) -> int | None:
+    """The primary key an ID input names, or None for text no row's id can be: not
+    ASCII digits (isdigit() alone passes "²", which int() refuses), or past `largest`.
+    Callers answer None as "not found"."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(largest)):
+        return None
+    number = int(text)
+    return number if number <= largest else None
+
+
 def given(value: T | None | UnsetType) -> TypeGuard[T]:
     """Whether an optional input field was sent with a value (not omitted, not null)."""
     return value is not None and value is not UNSET
